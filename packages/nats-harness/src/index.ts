@@ -1,0 +1,15 @@
+export { livePids } from './childProcesses.js';
+export {
+  type NatsClusterOptions,
+  type RunningNatsCluster,
+  startNatsCluster,
+} from './natsCluster.js';
+export {
+  type ClusterSettings,
+  type NatsServerOptions,
+  type RunningNatsServer,
+  startNatsServer,
+  waitForHealthz,
+} from './natsServer.js';
+export { binaryVersionOf, type NatsServerBinary, natsServerBinary } from './natsServerBinary.js';
+export { resolveLegacyNatsServer, resolveNatsServer } from './resolveNatsServer.mjs';

@@ -1,0 +1,67 @@
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { checkServerVersion, MIN_NATS_SERVER_VERSION } from '@threadline/protocol';
+
+export const NatsErrorCodes = {
+  ServerTooOld: 'NATS_SERVER_TOO_OLD',
+} as const;
+export type NatsErrorCode = (typeof NatsErrorCodes)[keyof typeof NatsErrorCodes];
+
+/**
+ * The server a component connected to is older than Threadline's floor. Not retryable: the same server
+ * will give the same answer until an operator upgrades it.
+ */
+export class NatsServerVersionError extends Error {
+  override readonly name = 'NatsServerVersionError';
+  readonly code: NatsErrorCode = NatsErrorCodes.ServerTooOld;
+  readonly retryable = false;
+  readonly minimum = MIN_NATS_SERVER_VERSION;
+  constructor(
+    readonly server: string,
+    readonly version: string,
+    reason: string,
+  ) {
+    super(`refusing NATS server at ${server}: ${reason}`);
+  }
+}
+
+export interface ConnectToNatsOptions extends NodeConnectionOptions {
+  /** Called when a reconnect lands on a server below the floor; the connection is closed first. */
+  readonly onVersionRefused?: (error: NatsServerVersionError) => void;
+}
+
+/**
+ * Connects with the NATS v3 client and refuses servers older than {@link MIN_NATS_SERVER_VERSION}: the
+ * connection is closed and a {@link NatsServerVersionError} thrown, naming the server, its version and why
+ * the floor exists. Every Threadline component connects through this function.
+ *
+ * In a cluster a client may later reconnect to another node; if that node is below the floor the
+ * connection is closed and `onVersionRefused` is told (a mixed-version cluster during an upgrade must not
+ * silently weaken the single-writer guarantee).
+ */
+export async function connectToNats(options: ConnectToNatsOptions = {}): Promise<NatsConnection> {
+  const { onVersionRefused, ...connectionOptions } = options;
+  const nc = await connect(connectionOptions);
+  const refusal = versionRefusal(nc);
+  if (refusal) {
+    await nc.close();
+    throw refusal;
+  }
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      const error = versionRefusal(nc);
+      if (error) {
+        await nc.close();
+        onVersionRefused?.(error);
+        return;
+      }
+    }
+  })();
+  return nc;
+}
+
+function versionRefusal(nc: NatsConnection): NatsServerVersionError | undefined {
+  const verdict = checkServerVersion(nc.info?.version);
+  if (verdict.ok) return undefined;
+  return new NatsServerVersionError(nc.getServer(), verdict.version, verdict.reason);
+}

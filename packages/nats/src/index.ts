@@ -1,0 +1,7 @@
+export {
+  type ConnectToNatsOptions,
+  connectToNats,
+  type NatsErrorCode,
+  NatsErrorCodes,
+  NatsServerVersionError,
+} from './connectToNats.js';
