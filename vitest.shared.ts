@@ -13,6 +13,8 @@ export function packageTestConfig(options: { testTimeout?: number; include?: str
       pool: 'forks',
       testTimeout: options.testTimeout ?? 10_000,
       hookTimeout: 60_000,
+      // The JSON report lets `verify` print one closing summary line for the whole workspace.
+      reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     },
   });
 }

@@ -1,0 +1,3 @@
+import { packageTestConfig } from '../../vitest.shared.ts';
+
+export default packageTestConfig({ include: ['src/fixtures/*.fixture.ts'], testTimeout: 120_000 });

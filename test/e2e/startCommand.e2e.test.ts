@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connectToNats } from '@threadline/nats';
+import { afterAll, describe, expect, it } from 'vitest';
+import { capture, groupAlive, pidAlive, repoRoot, waitUntil } from '../support/processes.js';
+
+// The README's start command, run as a user would: in its own process group (a terminal's foreground
+// job), then Ctrl-C, which a terminal delivers as SIGINT to the whole group.
+describe('the start command (npm start)', () => {
+  let dataDir = '';
+  afterAll(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('comes up, prints its endpoints, serves JetStream, and Ctrl-C leaves no process behind', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'threadline-start-'));
+    const run = capture('npm', ['start'], {
+      cwd: repoRoot,
+      detached: true, // own process group, like a terminal job
+      env: {
+        ...process.env,
+        THREADLINE_DATA_DIR: dataDir,
+        THREADLINE_NATS_PORT: '0',
+        THREADLINE_HTTP_PORT: '0',
+      },
+    });
+    const pgid = run.child.pid as number;
+    try {
+      const [, url] = await run.waitFor(/NATS\s+(nats:\/\/127\.0\.0\.1:\d+)/, 180_000);
+      const [, monitor] = await run.waitFor(/Monitoring\s+(http:\/\/127\.0\.0\.1:\d+)/, 5_000);
+      await run.waitFor(/Press Ctrl-C to stop everything/, 5_000);
+      expect(run.output()).toContain(`JetStream data ${join(dataDir, 'nats')}`);
+
+      // It really serves: a client passes the version floor and JetStream answers.
+      const nc = await connectToNats({ servers: url as string });
+      const account = await (await jetstreamManager(nc)).getAccountInfo();
+      expect(account.streams).toBeGreaterThanOrEqual(0);
+      await nc.close();
+      const health = await fetch(`${monitor}/healthz?js-enabled-only=true`);
+      expect(health.status).toBe(200);
+
+      const serverPids = execFileSync('ps', ['-o', 'pid=,comm=', '-g', String(pgid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes('nats-server'))
+        .map((line) => Number(line.trim().split(/\s+/)[0]));
+      expect(serverPids).toHaveLength(1);
+
+      process.kill(-pgid, 'SIGINT');
+      const exit = await run.exit;
+      expect(run.output()).toMatch(/stopped\./);
+      expect(exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
+      expect(await waitUntil(() => !groupAlive(pgid), 10_000)).toBe(true);
+      expect(pidAlive(serverPids[0] as number)).toBe(false);
+      expect(existsSync(join(dataDir, 'nats', 'jetstream'))).toBe(true); // data stays in the project folder
+    } finally {
+      if (groupAlive(pgid)) process.kill(-pgid, 'SIGKILL');
+    }
+  });
+});
