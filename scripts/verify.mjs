@@ -14,7 +14,9 @@ function packageDirs() {
     existsSync(join(repoRoot, group))
       ? readdirSync(join(repoRoot, group)).map((d) => join(repoRoot, group, d))
       : [];
-  return [...under('packages'), ...under('services'), join(repoRoot, 'test')];
+  return [...under('packages'), ...under('services'), join(repoRoot, 'test')].filter((dir) =>
+    existsSync(join(dir, 'package.json')),
+  );
 }
 
 /** Sums the JSON reports each package's vitest run leaves in test-results/ (see vitest.shared.ts). */

@@ -38,7 +38,8 @@ function workspaceDirs(): string[] {
   return ['packages', 'services']
     .filter((d) => existsSync(join(repoRoot, d)))
     .flatMap((d) => readdirSync(join(repoRoot, d)).map((name) => join(d, name)))
-    .concat('test');
+    .concat('test')
+    .filter((dir) => existsSync(join(repoRoot, dir, 'package.json')));
 }
 
 async function verify(dir: string) {
