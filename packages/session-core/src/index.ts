@@ -52,6 +52,7 @@ export {
   resolveSessionKey,
   UNKNOWN_ID,
 } from './keys.js';
+export { type LifecycleRulesInput, resolveLifecycleRules } from './lifecycleRules.js';
 export {
   DEFAULT_RESET_POLICY,
   normalizeIdleMinutes,

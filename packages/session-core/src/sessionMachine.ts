@@ -424,6 +424,9 @@ class Step {
   }
 
   schedule(kind: TimerKind, dueAt: number): this {
+    // Already armed for that instant (a daily deadline does not move with each message): keep it, so the
+    // host is not asked to replace a timer with an identical one.
+    if (this.ctx.timers[kind]?.dueAt === dueAt) return this;
     const id = `${this.ctx.sessionId ?? 'none'}:${kind}:${this.ctx.seq + 1}`;
     return this.update((d) => {
       d.seq += 1;

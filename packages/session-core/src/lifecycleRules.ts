@@ -1,0 +1,47 @@
+import type { ThreadlineConfig } from './config.js';
+import { classifyResetType, normalizeAgentId, parseSessionKey } from './keys.js';
+import { resolveResetPolicy, resolveResetTimeZone } from './resetPolicy.js';
+import type { LifecycleRules } from './sessionMachine.js';
+
+const MINUTE_MS = 60_000;
+
+/** What the host knows about the message a session's rules are resolved for. */
+export interface LifecycleRulesInput {
+  sessionKey: string;
+  channel?: string | null;
+  threadId?: string | null;
+  parentPeer?: unknown;
+  chatType?: string | null;
+  /** The host's own IANA zone, used when neither `session.reset.timeZone` nor `gateway.timeZone` is set. */
+  hostTimeZone?: string;
+}
+
+/**
+ * The rules the lifecycle machine records with each message: the reset policy in force for this key
+ * (spec §2.2 precedence, by reset type and channel), the gateway's time zone, the quiet period, and the
+ * agent's compaction threshold (`compactThresholdTokens`, else `contextWindow − reserveTokens`). Pure: the
+ * host passes its own zone in; the result goes into the event so that a replay never re-reads config.
+ */
+export function resolveLifecycleRules(config: ThreadlineConfig, input: LifecycleRulesInput): LifecycleRules {
+  const resetType = classifyResetType({
+    sessionKey: input.sessionKey,
+    ...(input.threadId == null ? {} : { threadId: input.threadId }),
+    ...(input.parentPeer == null ? {} : { parentPeer: input.parentPeer }),
+    ...(input.chatType == null ? {} : { chatType: input.chatType }),
+  });
+  const policy = resolveResetPolicy(config.session, { resetType, channel: input.channel ?? null });
+  const timeZone = resolveResetTimeZone(config.session, config.gateway.timeZone ?? input.hostTimeZone);
+  const agentId = normalizeAgentId(parseSessionKey(input.sessionKey)?.agentId ?? 'main');
+  const agent = config.agents[agentId] ?? config.agents.main;
+  const compactAtTokens =
+    agent === undefined
+      ? undefined
+      : (agent.compactThresholdTokens ?? agent.contextWindow - agent.reserveTokens);
+  return {
+    policy,
+    ...(timeZone === undefined ? {} : { timeZone }),
+    quietMs: Math.round(config.lifecycle.quietMinutes * MINUTE_MS),
+    ...(compactAtTokens === undefined ? {} : { compactAtTokens }),
+    compactionTimeoutMs: config.lifecycle.compactionTimeoutMs,
+  };
+}
