@@ -46,6 +46,7 @@ export async function connectToNats(options: ConnectToNatsOptions = {}): Promise
     await nc.close();
     throw refusal;
   }
+  // Detached on purpose: it lives as long as the connection. It must never reject unhandled.
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type !== 'reconnect') continue;
@@ -56,7 +57,9 @@ export async function connectToNats(options: ConnectToNatsOptions = {}): Promise
         return;
       }
     }
-  })();
+  })().catch(() => {
+    // The status stream only ends with the connection; nothing to report beyond what close() reports.
+  });
   return nc;
 }
 

@@ -597,6 +597,23 @@ function beginCompaction(
 
 // ───────────────────────────── the machine ─────────────────────────────
 
+/**
+ * `new` and `expired` behave alike: no session is running. A user message starts one (reason `first`
+ * or the previous ending's reason), a reset starts one with the settings carried over, and system turns
+ * and late replies are recorded without starting anything.
+ */
+const notRunning = {
+  on: {
+    'message.inbound': [
+      { guard: 'isSystemTurn', actions: 'recordSystemTurn' },
+      { guard: 'isReset', target: 'active', actions: 'startByReset' },
+      { target: 'active', actions: 'startForMessage' },
+    ],
+    'session.reset': { target: 'active', actions: 'startByReset' },
+    'reply.outbound': { actions: 'recordDetachedReply' },
+  },
+} as const;
+
 export const sessionMachine = setup({
   types: {
     context: {} as SessionContext,
@@ -643,18 +660,12 @@ export const sessionMachine = setup({
       });
       step.commit();
     }),
-    startFresh: enqueueActions(({ context, event, enqueue }) => {
+    startForMessage: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'message.inbound') return;
       const step = new Step(context, enqueue as unknown as Enqueue);
-      step.startSession(event.at, event.newSessionId, 'first', event.rules, {});
-      step.commit();
-      enqueue.raise(event);
-    }),
-    startAfterExpiry: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'message.inbound') return;
-      const step = new Step(context, enqueue as unknown as Enqueue);
-      const reason = context.endReason === 'idle' ? 'idle' : 'daily';
-      // Automatic endings carry nothing over (spec §2.6).
+      // The first session of the key, or the next after an automatic ending — which carries nothing
+      // over (spec §2.6).
+      const reason = context.sessionId === null ? 'first' : context.endReason === 'idle' ? 'idle' : 'daily';
       step.startSession(event.at, event.newSessionId, reason, event.rules, {});
       step.commit();
       enqueue.raise(event);
@@ -950,17 +961,7 @@ export const sessionMachine = setup({
     },
   },
   states: {
-    new: {
-      on: {
-        'message.inbound': [
-          { guard: 'isSystemTurn', actions: 'recordSystemTurn' },
-          { guard: 'isReset', target: 'active', actions: 'startByReset' },
-          { target: 'active', actions: 'startFresh' },
-        ],
-        'session.reset': { target: 'active', actions: 'startByReset' },
-        'reply.outbound': { actions: 'recordDetachedReply' },
-      },
-    },
+    new: notRunning,
     active: {
       on: {
         'message.inbound': [
@@ -1031,17 +1032,7 @@ export const sessionMachine = setup({
         'clock.tick': { guard: 'isStale', target: 'expired', actions: 'expireAtDeadline' },
       },
     },
-    expired: {
-      on: {
-        'message.inbound': [
-          { guard: 'isSystemTurn', actions: 'recordSystemTurn' },
-          { guard: 'isReset', target: 'active', actions: 'startByReset' },
-          { target: 'active', actions: 'startAfterExpiry' },
-        ],
-        'session.reset': { target: 'active', actions: 'startByReset' },
-        'reply.outbound': { actions: 'recordDetachedReply' },
-      },
-    },
+    expired: notRunning,
     compacting: {
       on: {
         'message.inbound': [
