@@ -6,6 +6,7 @@ export {
   type ServerVersion,
   type ServerVersionVerdict,
 } from './serverVersion.js';
+export { StreamNames, SUBJECT_ROOT, Subjects } from './subjects.js';
 export {
   decodeSubjectToken,
   encodeSubjectToken,
