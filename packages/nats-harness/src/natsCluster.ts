@@ -33,6 +33,28 @@ let clusters = 0;
  * JetStream meta leader. Restarts reuse the node's ports and store.
  */
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<RunningNatsCluster> {
+  // Route ports are reserved before the servers start, so another process can take one in between
+  // (seen about once in 25 runs with test files in parallel: a node never joins). A formation that fails
+  // is torn down and tried again on fresh ports; a cluster that forms is never restarted.
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= CLUSTER_START_ATTEMPTS; attempt++) {
+    try {
+      return await startClusterOnce(options, attempt === CLUSTER_START_ATTEMPTS ? 60_000 : 30_000);
+    } catch (error) {
+      failures.push(`attempt ${attempt}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(
+    `could not form a NATS cluster in ${CLUSTER_START_ATTEMPTS} attempts:\n${failures.join('\n')}`,
+  );
+}
+
+const CLUSTER_START_ATTEMPTS = 3;
+
+async function startClusterOnce(
+  options: NatsClusterOptions,
+  readyTimeoutMs: number,
+): Promise<RunningNatsCluster> {
   const size = options.size ?? 3;
   const name = options.name ?? `tlc-${process.pid}-${++clusters}`;
   const nodes: RunningNatsServer[] = [];
@@ -93,7 +115,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     },
   };
   try {
-    await cluster.waitUntilReady();
+    await cluster.waitUntilReady(readyTimeoutMs);
   } catch (error) {
     const logs = await Promise.all(nodes.map(async (n) => `--- ${n.serverName}\n${await n.logTail(15)}`));
     await cluster.dispose();

@@ -11,7 +11,7 @@ describe('subject-token encoding', () => {
   it.each([
     ['agent:main:main', 'agent:main:main'],
     ['agent:main:whatsapp:direct:+15551234567', 'agent:main:whatsapp:direct:+15551234567'],
-    ['agent:main:whatsapp:group:12036@g.us', 'agent:main:whatsapp:group:12036@g%2Eus'],
+    ['agent:main:whatsapp:group:12036@g.us', 'agent:main:whatsapp:group:12036%40g%2Eus'],
     ['agent:main:matrix:channel:!ops:matrix.example', 'agent:main:matrix:channel:!ops:matrix%2Eexample'],
     ['agent:main:direct:alice smith', 'agent:main:direct:alice%20smith'],
     ['a*b>c', 'a%2Ab%3Ec'],

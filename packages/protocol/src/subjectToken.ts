@@ -6,14 +6,16 @@
  * canonical names with spaces). The encoding keeps the common key characters readable and escapes every
  * other UTF-8 byte as `%XX` (upper-case hex), like URI percent-encoding:
  *
- *   kept as is:  A–Z a–z 0–9 - _ : + @ ! = , ~
- *   escaped:     everything else, `%` itself included, and `$` (a leading `$` marks NATS system subjects)
+ *   kept as is:  A–Z a–z 0–9 - _ : + ! = , ~
+ *   escaped:     everything else, `%` itself included; `$` (a leading `$` marks NATS system subjects); and
+ *                `@`, because nats-server before 2.11 cuts a subject at its last `@` when a consumer's message
+ *                crosses a route (nats-server #6777: seen on 2.10.27, garbling WhatsApp `…@g.us` keys)
  *
  * It is injective (distinct inputs give distinct tokens) and `decodeSubjectToken` inverts it exactly.
  * The empty string is encoded as `%` alone, which no other input produces. A lone UTF-16 surrogate is
  * not text and is refused with {@link SubjectTokenError}.
  */
-const KEPT = /^[A-Za-z0-9\-_:+@!=,~]$/;
+const KEPT = /^[A-Za-z0-9\-_:+!=,~]$/;
 
 export function encodeSubjectToken(value: string): string {
   if (value === '') return '%';

@@ -14,7 +14,7 @@ describe('subjects', () => {
 
   it('keeps channel and peer as the last two tokens of an inbound subject', () => {
     const subject = Subjects.inbound('whatsapp', '12036@g.us');
-    expect(subject).toBe('tl.in.v1.whatsapp.12036@g%2Eus');
+    expect(subject).toBe('tl.in.v1.whatsapp.12036%40g%2Eus');
     expect(subject.split('.')).toHaveLength(5);
   });
 

@@ -1,0 +1,56 @@
+export {
+  ChainError,
+  ConcurrencyError,
+  CorruptRecordError,
+  type EventLogErrorCode,
+  EventLogErrorCodes,
+  InvalidRecordError,
+  RecordIdConflictError,
+  RecordTooLargeError,
+} from './errors.js';
+export { MemorySessionLog, type MemorySessionLogOptions } from './memorySessionLog.js';
+export { NatsSessionLog, type NatsSessionLogOptions, RecordHeaders } from './natsSessionLog.js';
+export {
+  compareStreamConfig,
+  ProvisioningError,
+  type ProvisioningErrorCode,
+  ProvisioningErrorCodes,
+  type ProvisionOptions,
+  type ProvisionReport,
+  provisionStreams,
+  type StreamMismatch,
+  type StreamProvisionResult,
+} from './provisionStreams.js';
+export { canonicalJson, GENESIS_HASH, type HashedFields, recordHash, sha256Hex } from './recordHash.js';
+export {
+  type AppendInput,
+  type AppendResult,
+  DEFAULT_SCHEMA_VERSION,
+  DUPLICATE_PROBE_LIMIT,
+  type LogHead,
+  MAX_BODY_BYTES,
+  MAX_ID_LENGTH,
+  MAX_SUBJECT_LENGTH,
+  type ReadOptions,
+  type SessionLog,
+  type SessionRecord,
+} from './sessionLog.js';
+export {
+  DEAD_LETTER_MAX_BYTES,
+  DEFAULT_DEAD_LETTER_MAX_AGE_MS,
+  DEFAULT_INBOUND_MAX_AGE_MS,
+  DUPLICATE_WINDOW_MS,
+  INBOUND_MESSAGE_MAX_BYTES,
+  nanosFromMs,
+  SESSION_RECORD_MAX_BYTES,
+  type ThreadlineStreamConfig,
+  type ThreadlineStreamsOptions,
+  threadlineStreams,
+} from './streams.js';
+export {
+  type ChainProblem,
+  type ChainProblemKind,
+  type ChainVerdict,
+  type VerifyChainOptions,
+  verifyChain,
+} from './verifyChain.js';

@@ -1,0 +1,156 @@
+/**
+ * Threadline's JetStream streams as code, in one place. Subjects and names come from
+ * `@threadline/protocol`; what is decided here is how each stream keeps its messages. Every field
+ * Threadline relies on is set explicitly (never left to a server default), so provisioning can verify
+ * an existing stream field by field.
+ *
+ * Nothing here needs a server newer than 2.10 (ADR 0001): no per-message TTL, no schedules, no
+ * `persist_mode`, no atomic batches.
+ */
+import type { StreamConfig } from '@nats-io/jetstream';
+import { StreamNames, Subjects } from '@threadline/protocol';
+
+/** The configuration of one stream, as given to `jsm.streams.add`. */
+export type ThreadlineStreamConfig = Partial<StreamConfig> &
+  Pick<StreamConfig, 'name' | 'subjects' | 'retention' | 'storage' | 'num_replicas'>;
+
+export interface ThreadlineStreamsOptions {
+  /** Copies of every message: 1 on a single server, 3 in a cluster. An integer from 1 to 5. */
+  readonly replicas: number;
+  /** How long rejected input stays in the dead-letter stream. Default 30 days. */
+  readonly deadLetterMaxAgeMs?: number;
+  /** How long chat events and replies stay in the inbound stream. Default 7 days. */
+  readonly inboundMaxAgeMs?: number;
+}
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+/** JetStream durations are nanoseconds. */
+export const nanosFromMs = (ms: number): number => ms * 1_000_000;
+
+/**
+ * Duplicate window of the streams that take producer message ids (`Nats-Msg-Id`): JetStream's default,
+ * stated explicitly. Retries of an append within it are answered as duplicates; after it the
+ * expected-last-subject-sequence fence refuses a stale retry.
+ */
+export const DUPLICATE_WINDOW_MS = 2 * MINUTE_MS;
+
+/**
+ * Largest message the session stream takes (headers included), 1 MiB — the server's default
+ * `max_payload`, so a record that fits the stream also fits the connection. A record holds one
+ * transition (its input, facts, timers, answers); attachments and large tool output belong in object
+ * storage and are referenced, not inlined.
+ */
+export const SESSION_RECORD_MAX_BYTES = 1024 * 1024;
+
+/** Largest chat event or reply an adapter may publish, 256 KiB (headers included). */
+export const INBOUND_MESSAGE_MAX_BYTES = 256 * 1024;
+
+/**
+ * Largest dead letter, 1 MiB: a rejected input (at most {@link INBOUND_MESSAGE_MAX_BYTES}) plus its
+ * reason fits with room to spare.
+ */
+export const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
+
+export const DEFAULT_DEAD_LETTER_MAX_AGE_MS = 30 * DAY_MS;
+export const DEFAULT_INBOUND_MAX_AGE_MS = 7 * DAY_MS;
+
+/**
+ * The three streams Threadline needs, configured for `replicas` copies.
+ *
+ * Throws `RangeError` when `replicas` is not an integer from 1 to 5 (JetStream's limits) or a max age is
+ * not a positive number of milliseconds at least as long as the duplicate window.
+ */
+export function threadlineStreams(options: ThreadlineStreamsOptions): ThreadlineStreamConfig[] {
+  const { replicas } = options;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
+    throw new RangeError(`replicas must be an integer from 1 to 5, got ${replicas}`);
+  const deadLetterMaxAgeMs = maxAge(
+    'deadLetterMaxAgeMs',
+    options.deadLetterMaxAgeMs,
+    DEFAULT_DEAD_LETTER_MAX_AGE_MS,
+  );
+  const inboundMaxAgeMs = maxAge('inboundMaxAgeMs', options.inboundMaxAgeMs, DEFAULT_INBOUND_MAX_AGE_MS);
+
+  // Shared by all three. File storage: memory storage loses everything on a restart and, on older
+  // servers, scans linearly for per-subject look-ups (platform facts). No rollup headers: a publisher
+  // must never be able to replace a subject's history with one message.
+  const common = {
+    storage: 'file',
+    num_replicas: replicas,
+    allow_rollup_hdrs: false,
+    duplicate_window: nanosFromMs(DUPLICATE_WINDOW_MS),
+  } as const;
+
+  const inbound: ThreadlineStreamConfig = {
+    ...common,
+    name: StreamNames.inbound,
+    description: 'Threadline: chat events from channel adapters and agent replies',
+    subjects: [Subjects.inboundAll, Subjects.replyAll],
+    // Limits, not work-queue: the router and audit/replay tools may each read it. Once an event is
+    // applied it lives on inside the session record, so the inbound copy is a buffer that ages out.
+    retention: 'limits',
+    discard: 'old',
+    max_age: nanosFromMs(inboundMaxAgeMs),
+    max_msgs: -1,
+    max_bytes: -1,
+    max_msgs_per_subject: -1,
+    // Adapters get a clear publish error for an oversized event instead of clogging the pipeline.
+    max_msg_size: INBOUND_MESSAGE_MAX_BYTES,
+    allow_direct: false,
+  };
+
+  const sessions: ThreadlineStreamConfig = {
+    ...common,
+    name: StreamNames.sessions,
+    description: "Threadline: each session key's event log, one subject per key",
+    // One token per key (`tl.session.<encodedKey>`): `*`, not `>`, so a key can never span tokens.
+    subjects: [Subjects.sessionAll],
+    retention: 'limits',
+    // No limit ever discards old history. Should an operator add one (max_bytes), `new` refuses new
+    // records rather than silently deleting the oldest ones — a session must never lose its past.
+    discard: 'new',
+    max_age: 0,
+    max_msgs: -1,
+    max_bytes: -1,
+    max_msgs_per_subject: -1,
+    max_msg_size: SESSION_RECORD_MAX_BYTES,
+    // Direct gets let read-only tools (status, audits) look up a key's last record on any replica. The
+    // log itself asks the stream leader (STREAM.MSG.GET) for the head it appends on, because a replica
+    // may lag and a stale head only buys a concurrency conflict.
+    allow_direct: true,
+    // Deletion and purge stay possible (a privacy request must be able to erase a key's subject); both
+    // are irreversible to deny once set. The hash chain is what proves nothing was removed unnoticed.
+    deny_delete: false,
+    deny_purge: false,
+  };
+
+  const deadLetters: ThreadlineStreamConfig = {
+    ...common,
+    name: StreamNames.deadLetters,
+    description: 'Threadline: rejected input with its reason and the original bytes',
+    subjects: [Subjects.deadLetterAll],
+    retention: 'limits',
+    discard: 'old',
+    // Long enough for an operator to notice, inspect and replay; bounded so bad traffic cannot grow it
+    // forever.
+    max_age: nanosFromMs(deadLetterMaxAgeMs),
+    max_msgs: -1,
+    max_bytes: -1,
+    max_msgs_per_subject: -1,
+    max_msg_size: DEAD_LETTER_MAX_BYTES,
+    allow_direct: false,
+  };
+
+  return [inbound, sessions, deadLetters];
+}
+
+function maxAge(name: string, value: number | undefined, fallback: number): number {
+  const ms = value ?? fallback;
+  if (!Number.isFinite(ms) || ms < DUPLICATE_WINDOW_MS)
+    throw new RangeError(
+      `${name} must be at least the duplicate window (${DUPLICATE_WINDOW_MS} ms), got ${ms}`,
+    );
+  return ms;
+}
