@@ -89,7 +89,6 @@ export {
   type CompactionRequest,
   type InboundMessage,
   initialSessionContext,
-  isSystemTurn,
   type LifecycleRules,
   type OutboundReply,
   type ResetRequested,

@@ -21,11 +21,13 @@
  *   answer        — a chat command to answer (/status, /context, /send, /compact results).
  * A timer that fires comes back as `timer.fired`; one that is no longer current is ignored.
  */
+
+import { isSystemTurn } from '@threadline/protocol';
 import { produce } from 'immer';
 import { and, enqueueActions, setup } from 'xstate';
 import type { ChatCommand } from './chatCommands.js';
 import { evaluateFreshness, nextExpiryAt } from './freshness.js';
-import { type ResetPolicy, SYSTEM_PROVIDERS } from './types.js';
+import type { ResetPolicy } from './types.js';
 
 /** Bumped whenever the context shape or the meaning of a state changes; stamped into every snapshot. */
 export const SESSION_MACHINE_VERSION = 1;
@@ -294,14 +296,9 @@ export type CommandAnswer =
 
 // ───────────────────────────── helpers ─────────────────────────────
 
-const SYSTEM = new Set<string>(SYSTEM_PROVIDERS);
 const MIN_TURNS_TO_COMPACT = 2;
 /** After a failed compaction, retry automatically only once the context has grown by this share of the threshold. */
 const AUTO_RETRY_GROWTH = 0.1;
-
-export function isSystemTurn(input: { provider?: string | undefined }): boolean {
-  return input.provider !== undefined && SYSTEM.has(input.provider.toLowerCase());
-}
 
 function isResetInput(event: SessionInput): boolean {
   return (

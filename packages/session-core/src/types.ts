@@ -1,3 +1,5 @@
+import { SYSTEM_TURN_PROVIDERS } from '@threadline/protocol';
+
 /**
  * Shared types of the session core. The `session` block is OpenClaw's shape (spec:
  * ../shared/spec/session-semantics.md); fields marked Beyond are Threadline's own additions.
@@ -106,6 +108,9 @@ export interface FreshnessResult {
 
 export type SendDecision = 'allow' | 'deny';
 
-/** Providers whose inbound events are system turns: never a reset, never activity (spec §2.3). */
-export const SYSTEM_PROVIDERS = ['heartbeat', 'cron-event', 'exec-event'] as const;
+/**
+ * Providers whose inbound events are system turns: never a reset, never activity (spec §2.3). Defined
+ * once, by the inbound contract (docs/protocol.md), which matches them exactly.
+ */
+export const SYSTEM_PROVIDERS = SYSTEM_TURN_PROVIDERS;
 export type SystemProvider = (typeof SYSTEM_PROVIDERS)[number];
