@@ -457,6 +457,27 @@ describe('compaction', () => {
     expect(d.facts[1]).toMatchObject({ trigger: 'auto', tokensBefore: 1100 });
   });
 
+  it('a queued heartbeat applied after a failed compaction does not move time back: the next automatic compaction is timed from now', () => {
+    const rules = { ...daily, compactAtTokens: 1000 };
+    const g = given(
+      msg(T0, 'a', { tokens: 400, rules }),
+      msg(T0 + MIN, 'b', { tokens: 400, rules }),
+      msg(T0 + 2 * MIN, 'c', { tokens: 400, rules }),
+    );
+    expect(g.snapshot.state).toBe('compacting');
+    const id = g.snapshot.context.compaction?.id as string;
+    let s = decide(g.snapshot, msg(T0 + 3 * MIN, 'tick', { provider: 'heartbeat', rules })).snapshot;
+    s = decide(s, msg(T0 + 4 * MIN, 'd', { tokens: 400, rules })).snapshot;
+    const failedAt = T0 + 6 * MIN;
+    const d = decide(s, { type: 'compaction.failed', compactionId: id, at: failedAt, reason: 'boom' });
+    // The queued turn pushes the context past the threshold again: a new compaction starts, at failedAt.
+    expect(d.facts.find((f) => f.type === 'CompactionStarted')).toMatchObject({
+      at: failedAt,
+      deadlineAt: failedAt + 2 * MIN,
+    });
+    expect(d.snapshot.context.updatedAt).toBe(failedAt);
+  });
+
   it('a reset while compacting cancels it, applies what was queued to the old session, then starts the new one', () => {
     const g = given(...history(), cmd(T0 + 10, compact()));
     const queued = decide(g.snapshot, msg(T0 + 20, 'x')).snapshot;

@@ -454,7 +454,7 @@ class Step {
       d.sessionId = sessionId;
       d.startedAt = at;
       d.lastActivityAt = at;
-      d.updatedAt = at;
+      touch(d, at);
       d.rules = rules;
       d.endReason = null;
       d.settings = settings;
@@ -502,6 +502,15 @@ class Step {
 
 const TIMER_KINDS = ['expiry', 'quiet', 'compaction'] as const;
 
+/**
+ * `updatedAt` is the latest time the session has seen. Queued turns are applied after later events and
+ * carry their older arrival times, so it must never move backwards: anything timed from "now" (a
+ * compaction's time limit) is timed from it.
+ */
+function touch(draft: SessionContext, at: number): void {
+  draft.updatedAt = Math.max(draft.updatedAt ?? at, at);
+}
+
 function tokensOf(value: number | undefined): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
 }
@@ -512,8 +521,8 @@ function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
   if (event.type === 'message.inbound') {
     const tokens = tokensOf(event.tokens);
     step.update((d) => {
-      d.lastActivityAt = event.at;
-      d.updatedAt = Math.max(d.updatedAt ?? event.at, event.at);
+      d.lastActivityAt = Math.max(d.lastActivityAt ?? event.at, event.at);
+      touch(d, event.at);
       d.rules = event.rules;
       d.messageCount += 1;
       d.turnsSinceCompaction += 1;
@@ -534,7 +543,7 @@ function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
     const tokens = tokensOf(event.tokens);
     step.update((d) => {
       if (!event.system) d.lastActivityAt = Math.max(d.lastActivityAt ?? event.at, event.at);
-      d.updatedAt = Math.max(d.updatedAt ?? event.at, event.at);
+      touch(d, event.at);
       d.messageCount += 1;
       d.turnsSinceCompaction += 1;
       d.tokens.input += tokensOf(event.usage?.inputTokens);
@@ -629,7 +638,7 @@ export const sessionMachine = setup({
       if (event.type !== 'message.inbound') return;
       const step = new Step(context, enqueue as unknown as Enqueue);
       step.update((d) => {
-        d.updatedAt = event.at;
+        touch(d, event.at);
       });
       step.fact({
         type: 'MessageRecorded',
@@ -645,7 +654,7 @@ export const sessionMachine = setup({
       if (event.type !== 'reply.outbound') return;
       const step = new Step(context, enqueue as unknown as Enqueue);
       step.update((d) => {
-        d.updatedAt = event.at;
+        touch(d, event.at);
       });
       // A reply that lands after its session ended belongs to that session's history; it revives nothing.
       step.fact({
@@ -723,7 +732,7 @@ export const sessionMachine = setup({
       const due = context.timers.quiet?.dueAt ?? event.at;
       step.consume('quiet');
       step.update((d) => {
-        d.updatedAt = due;
+        touch(d, due);
       });
       step.fact({ type: 'SessionIdled', at: due, sessionId: context.sessionId as string });
       step.commit();
@@ -794,7 +803,7 @@ export const sessionMachine = setup({
       const step = new Step(context, enqueue as unknown as Enqueue);
       step.update((d) => {
         d.pending.push(event);
-        d.updatedAt = event.at;
+        touch(d, event.at);
       });
       const sessionId = context.sessionId as string;
       step.fact(
@@ -817,7 +826,7 @@ export const sessionMachine = setup({
           d.tokens.context = tokensOf(event.tokensAfter);
           d.compaction = null;
           d.autoCompactFloor = null;
-          d.updatedAt = Math.max(d.updatedAt ?? event.at, event.at);
+          touch(d, event.at);
         });
         step.fact({
           type: 'CompactionCompleted',
@@ -842,7 +851,7 @@ export const sessionMachine = setup({
         step.update((d) => {
           d.compaction = null;
           d.autoCompactFloor = d.tokens.context;
-          d.updatedAt = Math.max(d.updatedAt ?? at, at);
+          touch(d, at);
         });
         step.fact({ type: 'CompactionFailed', at, sessionId, compactionId: compaction.id, reason });
         step.answer(null, { kind: 'compact-failed', reason });
@@ -945,7 +954,7 @@ export const sessionMachine = setup({
         const step = new Step(context, enqueue as unknown as Enqueue);
         step.update((d) => {
           Object.assign(d.settings, event.patch);
-          d.updatedAt = event.at;
+          touch(d, event.at);
         });
         step.fact({
           type: 'SettingsChanged',
@@ -1058,7 +1067,7 @@ function expire(step: Step, at: number, reason: 'daily' | 'idle'): void {
   step.cancel('expiry').cancel('quiet').cancel('compaction');
   step.update((d) => {
     d.endReason = reason;
-    d.updatedAt = at;
+    touch(d, at);
   });
   step.fact({ type: 'SessionExpired', at, sessionId, reason });
 }
