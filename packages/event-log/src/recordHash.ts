@@ -1,34 +1,11 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@threadline/protocol';
 
 /** The `prevHash` of a key's first record: 64 zeros, a value no SHA-256 hex digest is expected to take. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/**
- * Canonical JSON: what `JSON.stringify` makes of the value (so `toJSON`, dropped `undefined` properties,
- * `NaN` → `null` all apply), with object keys sorted by UTF-16 code unit at every depth and no whitespace.
- * Equal JSON values give equal strings, and `canonicalJson(JSON.parse(canonicalJson(v)))` is
- * `canonicalJson(v)` — which is why a body read back from the store hashes the same as when it was
- * appended.
- *
- * Throws `TypeError` when the value has no JSON form (`undefined`, a function or symbol at the top, a
- * `BigInt`, a cycle).
- */
-export function canonicalJson(value: unknown): string {
-  const plain = JSON.stringify(value);
-  if (plain === undefined) throw new TypeError(`${typeof value} has no JSON form`);
-  return JSON.stringify(sortKeys(JSON.parse(plain)));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  // fromEntries defines own properties, so a `__proto__` key stays data instead of becoming a prototype.
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-  );
-}
+// Canonical JSON is defined once, in the pure protocol package; re-exported here for the log's API.
+export { canonicalJson };
 
 /** Lower-case hex SHA-256 of the UTF-8 bytes of `text`. */
 export function sha256Hex(text: string): string {

@@ -1,3 +1,4 @@
+export { canonicalJson } from './canonicalJson.js';
 export {
   type AgentReplyV1,
   agentReplyV1Schema,

@@ -7,6 +7,7 @@
  * with {@link SESSION_MACHINE_VERSION}; the same inputs in the same order give the same snapshot, byte for
  * byte, in {@link serializeSnapshot}'s canonical form.
  */
+import { canonicalJson } from '@threadline/protocol';
 import { initialTransition, transition } from 'xstate';
 import {
   type CommandAnswer,
@@ -137,9 +138,9 @@ export function replay(inputs: Iterable<SessionInput>, from?: SessionSnapshot): 
   return snapshot;
 }
 
-/** Canonical JSON: object keys sorted, `undefined` dropped. Equal snapshots give equal strings. */
+/** Canonical JSON (object keys sorted, `undefined` dropped): equal snapshots give equal strings. */
 export function serializeSnapshot(snapshot: SessionSnapshot): string {
-  return JSON.stringify(canonical(snapshot));
+  return canonicalJson(snapshot);
 }
 
 /** Parses {@link serializeSnapshot}'s output, refusing another machine version. */
@@ -147,18 +148,5 @@ export function parseSnapshot(json: string): SessionSnapshot {
   const value = JSON.parse(json) as SessionSnapshot;
   if (value?.machineVersion !== SESSION_MACHINE_VERSION)
     throw new SnapshotVersionError(value?.machineVersion);
-  return value;
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = canonical(v);
-    }
-    return out;
-  }
   return value;
 }
