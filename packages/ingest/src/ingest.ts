@@ -12,6 +12,7 @@ import {
   RejectionCode,
   replySubjectFor,
   StreamNames,
+  Subjects,
   validateInbound,
 } from '@threadline/protocol';
 
@@ -57,9 +58,13 @@ const DEFAULT_CONSUMER = 'threadline-ingest';
 /** Back-off for a handler failure, by delivery attempt (ms); the last value repeats. */
 const RETRY_BACKOFF_MS = [200, 1_000, 5_000, 15_000];
 
+// The subject families, from the one namespace definition (`tl.in.>` → `tl.in.`).
+const CHAT_PREFIX = Subjects.inboundAll.slice(0, -1);
+const REPLY_PREFIX = Subjects.replyAll.slice(0, -1);
+
 function kindOf(subject: string): InboundKind | undefined {
-  if (subject.startsWith('tl.in.')) return 'chat';
-  if (subject.startsWith('tl.reply.')) return 'reply';
+  if (subject.startsWith(CHAT_PREFIX)) return 'chat';
+  if (subject.startsWith(REPLY_PREFIX)) return 'reply';
   return undefined;
 }
 
