@@ -3,13 +3,24 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { NatsSessionLog } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
+import { Subjects } from '@threadline/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { capture, groupAlive, pidAlive, repoRoot, waitUntil } from '../support/processes.js';
 
 // The README's start command, run as a user would: in its own process group (a terminal's foreground
 // job), then Ctrl-C, which a terminal delivers as SIGINT to the whole group.
+async function waitUntilAsync(predicate: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 describe('the start command (npm start)', () => {
   let dataDir = '';
   afterAll(async () => {
@@ -39,6 +50,31 @@ describe('the start command (npm start)', () => {
       const nc = await connectToNats({ servers: url as string });
       const account = await (await jetstreamManager(nc)).getAccountInfo();
       expect(account.streams).toBeGreaterThanOrEqual(0);
+
+      // The session worker runs: a chat event published as an adapter would becomes a session record.
+      await run.waitFor(/Session worker worker-1 \(pid \d+\)/, 5_000);
+      const event = {
+        v: 1,
+        type: 'chat.message',
+        id: 'telegram:42:1',
+        channel: 'telegram',
+        chatType: 'direct',
+        peer: { kind: 'direct', id: 42 },
+        sender: { id: '42' },
+        text: 'hello',
+        at: Date.now(),
+      };
+      await jetstream(nc).publish(Subjects.inbound('telegram', '42'), JSON.stringify(event), {
+        msgID: event.id,
+      });
+      const log = new NatsSessionLog(nc);
+      expect(await waitUntilAsync(async () => (await log.head('agent:main:main')).seq > 0, 30_000)).toBe(
+        true,
+      );
+      for await (const record of log.read<{ facts: { type: string }[] }>('agent:main:main')) {
+        expect(record.id).toBe('chat:telegram:42:1');
+        expect(record.body.facts.map((f) => f.type)).toEqual(['SessionStarted', 'MessageRecorded']);
+      }
       await nc.close();
       const health = await fetch(`${monitor}/healthz?js-enabled-only=true`);
       expect(health.status).toBe(200);

@@ -21,7 +21,7 @@ describe('startLocalStack', () => {
 
   it('keeps the event log in the data folder across a stop and a start', async () => {
     const dir = await dataDir();
-    const first = await startLocalStack({ dataDir: dir, natsPort: 0, httpPort: 0 });
+    const first = await startLocalStack({ dataDir: dir, natsPort: 0, httpPort: 0, workers: 0 });
     expect(first.nats.storeDir).toBe(join(dir, 'nats'));
     let nc = await connectToNats({ servers: first.nats.url });
     await (await jetstreamManager(nc)).streams.add({ name: 'LOCAL', subjects: ['local.>'] });
@@ -29,7 +29,7 @@ describe('startLocalStack', () => {
     await nc.close();
     await first.stop();
 
-    const second = await startLocalStack({ dataDir: dir, natsPort: 0, httpPort: 0 });
+    const second = await startLocalStack({ dataDir: dir, natsPort: 0, httpPort: 0, workers: 0 });
     stacks.push(second);
     nc = await connectToNats({ servers: second.nats.url });
     const info = await (await jetstreamManager(nc)).streams.info('LOCAL');
@@ -39,10 +39,10 @@ describe('startLocalStack', () => {
   });
 
   it('fails clearly when the NATS port is taken', async () => {
-    const running = await startLocalStack({ dataDir: await dataDir(), natsPort: 0, httpPort: 0 });
+    const running = await startLocalStack({ dataDir: await dataDir(), natsPort: 0, httpPort: 0, workers: 0 });
     stacks.push(running);
     await expect(
-      startLocalStack({ dataDir: await dataDir(), natsPort: running.nats.port, httpPort: 0 }),
+      startLocalStack({ dataDir: await dataDir(), natsPort: running.nats.port, httpPort: 0, workers: 0 }),
     ).rejects.toThrow(/exited during start[\s\S]*address already in use/);
   });
 });

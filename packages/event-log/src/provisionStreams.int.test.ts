@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProvisioningError, provisionStreams } from './provisionStreams.js';
 import { SESSION_RECORD_MAX_BYTES, threadlineStreams } from './streams.js';
 
-const ALL = [StreamNames.inbound, StreamNames.sessions, StreamNames.deadLetters];
+const ALL = [StreamNames.inbound, StreamNames.keyed, StreamNames.sessions, StreamNames.deadLetters];
 
 describe('provisionStreams on a real server', () => {
   let server: RunningNatsServer;
@@ -28,7 +28,7 @@ describe('provisionStreams on a real server', () => {
     for await (const name of jsm.streams.names()) await jsm.streams.delete(name);
   });
 
-  it('given no streams, when provisioning, then all three are created as configured', async () => {
+  it('given no streams, when provisioning, then all four are created as configured', async () => {
     const report = await provisionStreams(jsm, configs, { mode: 'create-or-verify' });
 
     expect(report.status).toBe('created');
@@ -74,6 +74,7 @@ describe('provisionStreams on a real server', () => {
     expect(report.status).toBe('mismatch');
     expect(report.streams.map((s) => [s.stream, s.outcome])).toEqual([
       [StreamNames.inbound, 'created'],
+      [StreamNames.keyed, 'created'],
       [StreamNames.sessions, 'mismatch'],
       [StreamNames.deadLetters, 'created'],
     ]);
@@ -130,10 +131,24 @@ describe('provisionStreams on a real server', () => {
     expect((await jsm.streams.info(StreamNames.deadLetters)).config.max_age).toBe(3_600_000_000_000);
   });
 
+  it('given streams made for 16 partitions, when a worker expects 8, then the partition transform is reported as a mismatch', async () => {
+    await provisionStreams(jsm, threadlineStreams({ replicas: 1, partitions: 16 }), {
+      mode: 'create-or-verify',
+    });
+    const report = await provisionStreams(jsm, threadlineStreams({ replicas: 1, partitions: 8 }), {
+      mode: 'verify-only',
+    });
+    expect(report.mismatches.map((m) => [m.stream, m.field])).toEqual([
+      [StreamNames.inbound, 'subject_transform'],
+      [StreamNames.keyed, 'subject_transform'],
+    ]);
+    expect(JSON.stringify(report.mismatches[0]?.actual)).toContain('partition(16,1,2)');
+  });
+
   it('given verify-only mode and no streams, when provisioning, then the missing streams are reported and none is created', async () => {
     const report = await provisionStreams(jsm, configs, { mode: 'verify-only' });
     expect(report.status).toBe('mismatch');
-    expect(report.streams.map((s) => s.outcome)).toEqual(['missing', 'missing', 'missing']);
+    expect(report.streams.map((s) => s.outcome)).toEqual(['missing', 'missing', 'missing', 'missing']);
     expect(report.mismatches[0]).toEqual({
       stream: StreamNames.inbound,
       field: 'exists',

@@ -94,6 +94,9 @@ const COMPARED_FIELDS: readonly { field: keyof StreamConfig; absent: unknown }[]
   { field: 'allow_rollup_hdrs', absent: false },
   { field: 'deny_delete', absent: false },
   { field: 'deny_purge', absent: false },
+  // The partition count lives in the transform's destination: a changed count is a mismatch, never a
+  // silent re-partitioning under running readers.
+  { field: 'subject_transform', absent: null },
 ];
 
 /** JetStream's "stream name already in use with a different configuration". */
@@ -115,10 +118,21 @@ export function compareStreamConfig(
     const same =
       field === 'subjects'
         ? sameSet(want as string[], have as string[])
-        : JSON.stringify(want) === JSON.stringify(have);
+        : field === 'subject_transform'
+          ? sameTransform(want as SubjectTransform, have as SubjectTransform | null)
+          : JSON.stringify(want) === JSON.stringify(have);
     if (!same) mismatches.push({ stream: expected.name, field, expected: want, actual: have });
   }
   return mismatches;
+}
+
+interface SubjectTransform {
+  src?: string;
+  dest?: string;
+}
+
+function sameTransform(a: SubjectTransform, b: SubjectTransform | null): boolean {
+  return b !== null && a.src === b.src && a.dest === b.dest;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

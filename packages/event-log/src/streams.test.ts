@@ -1,7 +1,14 @@
 import { StreamNames, Subjects } from '@threadline/protocol';
 import { describe, expect, it } from 'vitest';
 import { compareStreamConfig } from './provisionStreams.js';
-import { DUPLICATE_WINDOW_MS, SESSION_RECORD_MAX_BYTES, threadlineStreams } from './streams.js';
+import {
+  DUPLICATE_WINDOW_MS,
+  inboundPartitionFilter,
+  keyedPartitionFilter,
+  parseStoredSubject,
+  SESSION_RECORD_MAX_BYTES,
+  threadlineStreams,
+} from './streams.js';
 
 const NANOS_PER_MS = 1_000_000;
 const DAY_NANOS = 24 * 3600 * 1000 * NANOS_PER_MS;
@@ -11,15 +18,21 @@ function byName(replicas = 1, extra = {}) {
 }
 
 describe('threadlineStreams', () => {
-  it('defines the three streams on the protocol subjects, on file storage with the given replicas', () => {
+  it('defines the four streams on the protocol subjects, on file storage with the given replicas', () => {
     for (const replicas of [1, 3]) {
       const streams = byName(replicas);
       expect(Object.keys(streams)).toEqual([
         StreamNames.inbound,
+        StreamNames.keyed,
         StreamNames.sessions,
         StreamNames.deadLetters,
       ]);
-      expect(streams[StreamNames.inbound]?.subjects).toEqual([Subjects.inboundAll, Subjects.replyAll]);
+      expect(streams[StreamNames.inbound]?.subjects).toEqual([Subjects.inboundAll]);
+      expect(streams[StreamNames.keyed]?.subjects).toEqual([
+        Subjects.routedAll,
+        Subjects.replyAll,
+        Subjects.controlAll,
+      ]);
       expect(streams[StreamNames.sessions]?.subjects).toEqual(['tl.session.*']);
       expect(streams[StreamNames.deadLetters]?.subjects).toEqual([Subjects.deadLetterAll]);
       for (const config of Object.values(streams)) {
@@ -58,6 +71,38 @@ describe('threadlineStreams', () => {
 
   it.each([0, 2.5, 6, Number.NaN])('refuses %s replicas', (replicas) => {
     expect(() => threadlineStreams({ replicas })).toThrow(RangeError);
+  });
+
+  it('stores inbound by conversation partition and keyed inputs by key partition, with the count in the config', () => {
+    const streams = byName(1, { partitions: 8 });
+    expect(streams[StreamNames.inbound]?.subject_transform).toEqual({
+      src: 'tl.in.v1.*.*',
+      dest: 'tl.in.{{partition(8,1,2)}}.v1.{{wildcard(1)}}.{{wildcard(2)}}',
+    });
+    expect(streams[StreamNames.keyed]?.subject_transform).toEqual({
+      src: 'tl.*.v1.*',
+      dest: 'tl.{{wildcard(1)}}.{{partition(8,2)}}.v1.{{wildcard(2)}}',
+    });
+    expect(byName()[StreamNames.keyed]?.subject_transform?.dest).toContain('partition(16,2)');
+  });
+
+  it.each([0, 1.5, 1025])('refuses %s partitions', (partitions) => {
+    expect(() => threadlineStreams({ replicas: 1, partitions })).toThrow(/partitions/);
+  });
+
+  it('maps stored subjects back to published ones, and partition filters match only their partition', () => {
+    expect(parseStoredSubject('tl.in.3.v1.telegram.42')).toEqual({
+      published: 'tl.in.v1.telegram.42',
+      partition: 3,
+    });
+    expect(parseStoredSubject('tl.reply.15.v1.agent:main:main')).toEqual({
+      published: 'tl.reply.v1.agent:main:main',
+      partition: 15,
+    });
+    for (const bad of ['tl.in.v1.telegram.42', 'tl.in.03.v1.a.b', 'tl.session.x', 'x.in.3.v1.a.b'])
+      expect(parseStoredSubject(bad)).toBeUndefined();
+    expect(inboundPartitionFilter(3)).toBe('tl.in.3.v1.*.*');
+    expect(keyedPartitionFilter(3)).toBe('tl.*.3.v1.*');
   });
 
   it('refuses a max age shorter than the duplicate window', () => {

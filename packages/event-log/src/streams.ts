@@ -19,9 +19,19 @@ export interface ThreadlineStreamsOptions {
   readonly replicas: number;
   /** How long rejected input stays in the dead-letter stream. Default 30 days. */
   readonly deadLetterMaxAgeMs?: number;
-  /** How long chat events and replies stay in the inbound stream. Default 7 days. */
+  /** How long chat events, replies and control events stay in the inbound and keyed streams. Default 7 days. */
   readonly inboundMaxAgeMs?: number;
+  /**
+   * How many partitions the inbound and keyed streams are stored in (the server computes each message's
+   * partition with a subject transform). Part of the streams' configuration, so a worker started with
+   * another count is refused by provisioning instead of silently reading the wrong subjects. Default
+   * {@link DEFAULT_PARTITIONS}; an integer from 1 to {@link MAX_PARTITIONS}.
+   */
+  readonly partitions?: number;
 }
+
+export const DEFAULT_PARTITIONS = 16;
+export const MAX_PARTITIONS = 1024;
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
@@ -48,6 +58,12 @@ export const SESSION_RECORD_MAX_BYTES = 1024 * 1024;
 export const INBOUND_MESSAGE_MAX_BYTES = 256 * 1024;
 
 /**
+ * Largest message of the keyed stream: a routed chat event is an inbound event (at most
+ * {@link INBOUND_MESSAGE_MAX_BYTES}) plus its resolved session key and routing facts.
+ */
+export const KEYED_MESSAGE_MAX_BYTES = INBOUND_MESSAGE_MAX_BYTES + 16 * 1024;
+
+/**
  * Largest dead letter, 1 MiB: a rejected input (at most {@link INBOUND_MESSAGE_MAX_BYTES}) plus its
  * reason fits with room to spare.
  */
@@ -57,10 +73,16 @@ export const DEFAULT_DEAD_LETTER_MAX_AGE_MS = 30 * DAY_MS;
 export const DEFAULT_INBOUND_MAX_AGE_MS = 7 * DAY_MS;
 
 /**
- * The three streams Threadline needs, configured for `replicas` copies.
+ * The four streams Threadline needs, configured for `replicas` copies:
+ * - `THREADLINE_INBOUND`: chat events as adapters publish them, stored by conversation partition;
+ * - `THREADLINE_KEYED`: everything addressed to one session key — routed chat events, agent replies,
+ *   control events — stored by key partition, so one reader per partition sees a key's inputs in order;
+ * - `THREADLINE_SESSIONS`: each key's history;
+ * - `THREADLINE_DEAD_LETTERS`: rejected input.
  *
- * Throws `RangeError` when `replicas` is not an integer from 1 to 5 (JetStream's limits) or a max age is
- * not a positive number of milliseconds at least as long as the duplicate window.
+ * Throws `RangeError` when `replicas` is not an integer from 1 to 5 (JetStream's limits), `partitions` is
+ * out of range, or a max age is not a positive number of milliseconds at least as long as the duplicate
+ * window.
  */
 export function threadlineStreams(options: ThreadlineStreamsOptions): ThreadlineStreamConfig[] {
   const { replicas } = options;
@@ -72,6 +94,7 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     DEFAULT_DEAD_LETTER_MAX_AGE_MS,
   );
   const inboundMaxAgeMs = maxAge('inboundMaxAgeMs', options.inboundMaxAgeMs, DEFAULT_INBOUND_MAX_AGE_MS);
+  const partitions = checkPartitions(options.partitions ?? DEFAULT_PARTITIONS);
 
   // Shared by all three. File storage: memory storage loses everything on a restart and, on older
   // servers, scans linearly for per-subject look-ups (platform facts). No rollup headers: a publisher
@@ -86,8 +109,14 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
   const inbound: ThreadlineStreamConfig = {
     ...common,
     name: StreamNames.inbound,
-    description: 'Threadline: chat events from channel adapters and agent replies',
-    subjects: [Subjects.inboundAll, Subjects.replyAll],
+    description: 'Threadline: chat events from channel adapters, stored by conversation partition',
+    subjects: [Subjects.inboundAll],
+    // `tl.in.v1.<channel>.<peer>` is stored as `tl.in.<p>.v1.<channel>.<peer>`, p a hash of channel and
+    // peer: one conversation is one partition, in publish order, and a partition's reader filters on it.
+    subject_transform: {
+      src: Subjects.inboundAll,
+      dest: `tl.in.{{partition(${partitions},1,2)}}.v1.{{wildcard(1)}}.{{wildcard(2)}}`,
+    },
     // Limits, not work-queue: the router and audit/replay tools may each read it. Once an event is
     // applied it lives on inside the session record, so the inbound copy is a buffer that ages out.
     retention: 'limits',
@@ -98,6 +127,28 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     max_msgs_per_subject: -1,
     // Adapters get a clear publish error for an oversized event instead of clogging the pipeline.
     max_msg_size: INBOUND_MESSAGE_MAX_BYTES,
+    allow_direct: false,
+  };
+
+  const keyed: ThreadlineStreamConfig = {
+    ...common,
+    name: StreamNames.keyed,
+    description:
+      'Threadline: routed chat events, agent replies and control events, stored by session-key partition',
+    subjects: [Subjects.routedAll, Subjects.replyAll, Subjects.controlAll],
+    // `tl.<family>.v1.<key>` is stored as `tl.<family>.<p>.v1.<key>`, p a hash of the key token alone:
+    // every input of one session — whichever family — lands in the same partition, in arrival order.
+    subject_transform: {
+      src: KEYED_TRANSFORM_SOURCE,
+      dest: `tl.{{wildcard(1)}}.{{partition(${partitions},2)}}.v1.{{wildcard(2)}}`,
+    },
+    retention: 'limits',
+    discard: 'old',
+    max_age: nanosFromMs(inboundMaxAgeMs),
+    max_msgs: -1,
+    max_bytes: -1,
+    max_msgs_per_subject: -1,
+    max_msg_size: KEYED_MESSAGE_MAX_BYTES,
     allow_direct: false,
   };
 
@@ -143,7 +194,7 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     allow_direct: false,
   };
 
-  return [inbound, sessions, deadLetters];
+  return [inbound, keyed, sessions, deadLetters];
 }
 
 function maxAge(name: string, value: number | undefined, fallback: number): number {
@@ -153,4 +204,43 @@ function maxAge(name: string, value: number | undefined, fallback: number): numb
       `${name} must be at least the duplicate window (${DUPLICATE_WINDOW_MS} ms), got ${ms}`,
     );
   return ms;
+}
+
+/** Matches every keyed family (`tl.routed.v1.*`, `tl.reply.v1.*`, `tl.ctl.v1.*`) and nothing else they store. */
+const KEYED_TRANSFORM_SOURCE = 'tl.*.v1.*';
+
+function checkPartitions(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_PARTITIONS)
+    throw new RangeError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${value}`);
+  return value;
+}
+
+/** The stored subjects of one inbound (conversation) partition, for a consumer's filter. */
+export function inboundPartitionFilter(partition: number): string {
+  return `tl.in.${partition}.v1.*.*`;
+}
+
+/** The stored subjects of one keyed (session-key) partition, for a consumer's filter. */
+export function keyedPartitionFilter(partition: number): string {
+  return `tl.*.${partition}.v1.*`;
+}
+
+/** A stored subject split into the subject it was published on and the partition the server gave it. */
+export interface StoredSubject {
+  /** The subject as published (the partition token removed). */
+  readonly published: string;
+  readonly partition: number;
+}
+
+/**
+ * Undoes the streams' subject transform: `tl.in.3.v1.telegram.42` → `tl.in.v1.telegram.42`, partition 3.
+ * Returns undefined for a subject that is not a partitioned Threadline subject.
+ */
+export function parseStoredSubject(subject: string): StoredSubject | undefined {
+  const tokens = subject.split('.');
+  if (tokens.length < 5 || tokens[0] !== 'tl' || tokens[3] !== 'v1') return undefined;
+  const token = tokens[2] as string;
+  if (!/^(0|[1-9][0-9]*)$/.test(token)) return undefined;
+  tokens.splice(2, 1);
+  return { published: tokens.join('.'), partition: Number(token) };
 }

@@ -44,7 +44,12 @@ describe('provisionStreams on a 3-node cluster', () => {
     expect(
       (await provisionStreams(jsm, configs, { mode: 'create-or-verify', onMismatch: 'throw' })).status,
     ).toBe('created');
-    for (const name of [StreamNames.inbound, StreamNames.sessions, StreamNames.deadLetters]) {
+    for (const name of [
+      StreamNames.inbound,
+      StreamNames.keyed,
+      StreamNames.sessions,
+      StreamNames.deadLetters,
+    ]) {
       const info = await jsm.streams.info(name);
       expect(info.config.num_replicas).toBe(3);
       expect(info.config.storage).toBe('file');
@@ -56,6 +61,7 @@ describe('provisionStreams on a 3-node cluster', () => {
   it('given R3 streams, when verified against a replicas-1 configuration, then num_replicas is reported', async () => {
     const report = await provisionStreams(jsm, threadlineStreams({ replicas: 1 }), { mode: 'verify-only' });
     expect(report.mismatches.map((m) => [m.field, m.expected, m.actual])).toEqual([
+      ['num_replicas', 1, 3],
       ['num_replicas', 1, 3],
       ['num_replicas', 1, 3],
       ['num_replicas', 1, 3],

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   agentReplyV1Schema,
   type ChatEventV1,
+  CONTROL_EVENT_TYPES,
+  type ControlEventV1,
   chatEventV1Schema,
+  controlEventV1Schema,
+  controlSubjectFor,
   DEAD_LETTER_MAX_ORIGINAL_BYTES,
   deadLetterSubjectFor,
   deadLetterV1Schema,
@@ -54,7 +58,29 @@ function reply(overrides: Record<string, unknown> = {}): Record<string, unknown>
   };
 }
 
+/** A minimal valid control event of each type. */
+function control(
+  type: (typeof CONTROL_EVENT_TYPES)[number] = 'timer.fired',
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const specific: Record<string, Record<string, unknown>> = {
+    'timer.fired': { timerId: 'daily-summary' },
+    'clock.tick': {},
+    'session.reset': { trigger: 'operator' },
+  };
+  return {
+    v: 1,
+    type,
+    id: `scheduler:${type}:agent:main:main:1776675600000`,
+    sessionKey: 'agent:main:main',
+    at: 1_776_675_600_000,
+    ...specific[type],
+    ...overrides,
+  };
+}
+
 const accepts = (value: unknown) => chatEventV1Schema.safeParse(value).success;
+const acceptsControl = (value: unknown) => controlEventV1Schema.safeParse(value).success;
 
 describe('chat.message v1', () => {
   it('given a minimal event, when parsed, then it is returned as sent', () => {
@@ -257,6 +283,80 @@ describe('agent.reply v1', () => {
   });
 });
 
+describe('control event v1', () => {
+  it.each(CONTROL_EVENT_TYPES)(
+    'given a minimal %s event, when parsed, then it is returned as sent',
+    (type) => {
+      expect(controlEventV1Schema.parse(control(type))).toEqual(control(type));
+    },
+  );
+
+  it('has one schema branch per listed type, and no other', () => {
+    const types = controlEventV1Schema.options.map((option) => option.shape.type.value);
+    expect(types).toEqual([...CONTROL_EVENT_TYPES]);
+  });
+
+  it('given each type, when parsed, then the type narrows to its own fields', () => {
+    const event: ControlEventV1 = controlEventV1Schema.parse(control('session.reset'));
+    if (event.type !== 'session.reset') throw new Error('expected a reset');
+    expect(event.trigger).toBe('operator');
+  });
+
+  it('given unknown fields, and the fields of another type, when parsed, then they are dropped', () => {
+    const event = controlEventV1Schema.parse(control('clock.tick', { timerId: 't', future: { x: 1 } }));
+    expect(event).toEqual(control('clock.tick'));
+  });
+
+  it.each([
+    ['timer.fired', 'timerId', ''],
+    ['timer.fired', 'timerId', 42],
+    ['timer.fired', 'timerId', null],
+    ['timer.fired', 'timerId', 'x'.repeat(MAX_ID_LENGTH + 1)],
+    ['session.reset', 'trigger', ''],
+    ['session.reset', 'trigger', null],
+    ['session.reset', 'trigger', 'x'.repeat(MAX_NAME_LENGTH + 1)],
+    ['clock.tick', 'id', ''],
+    ['clock.tick', 'id', 'x'.repeat(MAX_ID_LENGTH + 1)],
+    ['clock.tick', 'sessionKey', ''],
+    ['clock.tick', 'sessionKey', 'k'.repeat(MAX_SESSION_KEY_LENGTH + 1)],
+    ['clock.tick', 'sessionKey', 'a\uD800'],
+    ['clock.tick', 'at', -1],
+    ['clock.tick', 'at', 1.5],
+    ['clock.tick', 'at', MAX_EPOCH_MS + 1],
+    ['clock.tick', 'at', '2026-04-20T00:00:00Z'],
+    ['clock.tick', 'v', 2],
+    ['clock.tick', 'type', 'chat.message'],
+    ['clock.tick', 'type', 'timer.cancelled'],
+  ] as const)('given a %s event with %s = %j, when parsed, then it is refused', (type, field, value) => {
+    expect(acceptsControl(control(type, { [field]: value }))).toBe(false);
+  });
+
+  it.each([
+    ['timer.fired', 'timerId'],
+    ['session.reset', 'trigger'],
+    ...CONTROL_EVENT_TYPES.flatMap((type) => ['v', 'type', 'id', 'sessionKey', 'at'].map((f) => [type, f])),
+  ])('given a %s event with no %s, when parsed, then it is refused', (type, field) => {
+    const event = control(type as (typeof CONTROL_EVENT_TYPES)[number]);
+    delete event[field];
+    expect(acceptsControl(event)).toBe(false);
+  });
+
+  it.each([
+    ['timerId', MAX_ID_LENGTH, (s: string) => control('timer.fired', { timerId: s })],
+    ['trigger', MAX_NAME_LENGTH, (s: string) => control('session.reset', { trigger: s })],
+    ['id', MAX_ID_LENGTH, (s: string) => control('clock.tick', { id: s })],
+    ['sessionKey', MAX_SESSION_KEY_LENGTH, (s: string) => control('clock.tick', { sessionKey: s })],
+  ])('%s: %i characters pass (astral ones counting once), one more is refused', (_name, max, build) => {
+    expect(acceptsControl(build('😀'.repeat(max)))).toBe(true);
+    expect(acceptsControl(build('a'.repeat(max + 1)))).toBe(false);
+  });
+
+  it('given an agent reply or a chat event, when parsed as a control event, then it is refused', () => {
+    expect(acceptsControl(reply())).toBe(false);
+    expect(acceptsControl(chat())).toBe(false);
+  });
+});
+
 describe('dead letter v1', () => {
   const letter = {
     v: 1,
@@ -313,6 +413,16 @@ describe('subjects', () => {
       'tl.reply.v1.agent:main:whatsapp:group:120363%40g%2Eus',
     );
     expect(deadLetterSubjectFor({ code: RejectionCode.SchemaViolation })).toBe('tl.dlq.schema_violation');
+  });
+
+  it('sends a control event to its session key, as one token', () => {
+    expect(controlSubjectFor({ sessionKey: 'agent:main:whatsapp:group:120363@g.us' })).toBe(
+      'tl.ctl.v1.agent:main:whatsapp:group:120363%40g%2Eus',
+    );
+    const parsed = controlEventV1Schema.parse(control('clock.tick', { sessionKey: 'a.b c*>' }));
+    const tokens = controlSubjectFor(parsed).split('.');
+    expect(tokens).toHaveLength(4);
+    expect(tokens.every(isValidSubjectToken)).toBe(true);
   });
 
   it('gives every event the schema accepts a subject of valid tokens (never throws)', () => {
@@ -384,5 +494,25 @@ describe('JSON Schema generation', () => {
     expect(schema.properties.text?.maxLength).toBe(MAX_TEXT_LENGTH);
     expect(schema.properties.id?.maxLength).toBe(MAX_ID_LENGTH);
     expect(schema.properties.chatType?.enum).toContain('dm');
+  });
+
+  it('states the control event as one object schema per type, each with its required fields', () => {
+    const schema = inboundJsonSchemas()['control-event.v1.json'] as {
+      oneOf: {
+        additionalProperties?: unknown;
+        required: string[];
+        properties: Record<string, { const?: string; maxLength?: number }>;
+      }[];
+    };
+    expect(schema.oneOf.map((branch) => branch.properties.type?.const)).toEqual([...CONTROL_EVENT_TYPES]);
+    expect(schema.oneOf.map((branch) => branch.required)).toEqual([
+      ['v', 'type', 'id', 'sessionKey', 'at', 'timerId'],
+      ['v', 'type', 'id', 'sessionKey', 'at'],
+      ['v', 'type', 'id', 'sessionKey', 'at', 'trigger'],
+    ]);
+    for (const branch of schema.oneOf) {
+      expect(branch.additionalProperties).toBeUndefined();
+      expect(branch.properties.sessionKey?.maxLength).toBe(MAX_SESSION_KEY_LENGTH);
+    }
   });
 });

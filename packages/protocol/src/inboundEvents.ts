@@ -1,7 +1,7 @@
 /**
  * The inbound contract: what channel adapters (in any language) publish on `tl.in.v1.<channel>.<peer>`,
- * what agents publish on `tl.reply.v1.<sessionKey>`, and what the worker writes to `tl.dlq.<code>` when
- * it refuses a message. docs/protocol.md is the prose version; docs/schemas/*.json are generated from the
+ * what agents publish on `tl.reply.v1.<sessionKey>`, what the scheduler and ops tools publish on
+ * `tl.ctl.v1.<sessionKey>`, and what the worker writes to `tl.dlq.<code>` when it refuses a message. docs/protocol.md is the prose version; docs/schemas/*.json are generated from the
  * zod schemas below ({@link inboundJsonSchemas}), so these schemas are the single source of truth.
  *
  * Rules that hold for every schema here:
@@ -76,7 +76,7 @@ export const RejectionCode = {
   NotAnObject: 'not_an_object',
   /** `v` is present but not one of {@link SUPPORTED_INBOUND_VERSIONS}. */
   UnknownVersion: 'unknown_version',
-  /** `type` is present but not the type this subject carries. */
+  /** `type` is present but not a type this subject carries. */
   UnknownType: 'unknown_type',
   /** Anything else the schema refuses: a missing field, a wrong type, a limit exceeded. */
   SchemaViolation: 'schema_violation',
@@ -275,7 +275,10 @@ export const agentReplyV1Schema = z
   .object({
     v: z.literal(1).describe('Envelope version.'),
     type: z.literal('agent.reply').describe('What this message is; the only type on tl.reply.v1.'),
-    id: producerId('The reply id, unique across the inbound stream. The idempotency key (`Nats-Msg-Id`).'),
+    id: producerId(
+      'The reply id, unique across the whole keyed stream (replies and control events). The idempotency ' +
+        'key; also sent as the `Nats-Msg-Id` header.',
+    ),
     sessionKey: text(MAX_SESSION_KEY_LENGTH, 1).describe('The session the reply belongs to.'),
     text: text(MAX_TEXT_LENGTH).describe('The reply text.'),
     at: epochMs,
@@ -296,6 +299,63 @@ export const agentReplyV1Schema = z
   });
 
 export type AgentReplyV1 = z.output<typeof agentReplyV1Schema>;
+
+// ───────────────────────────── control events ─────────────────────────────
+
+/** What a control event can say. Each is addressed to one session key; none comes from a chat. */
+export const CONTROL_EVENT_TYPES = ['timer.fired', 'clock.tick', 'session.reset'] as const;
+export type ControlEventTypeV1 = (typeof CONTROL_EVENT_TYPES)[number];
+
+const controlVersion = z.literal(1).describe('Envelope version.');
+
+/** The fields every control event has after `v` and `type`, whatever its type. */
+const controlEventCommon = {
+  id: producerId(
+    'The producer event id, unique across the whole keyed stream (replies and control events: prefix it ' +
+      'with the producer and the type). The idempotency key; also sent as the `Nats-Msg-Id` header.',
+  ),
+  sessionKey: text(MAX_SESSION_KEY_LENGTH, 1).describe('The session the event is addressed to.'),
+  at: epochMs.describe(
+    'When the event happened (for a timer, when it fired): integer milliseconds since 1970-01-01T00:00:00Z.',
+  ),
+};
+
+/**
+ * The body of `tl.ctl.v1.<sessionKey>`: one key-addressed control event from the scheduler or an ops
+ * tool, version 1. `type` says which ({@link CONTROL_EVENT_TYPES}); each type has its own fields.
+ */
+export const controlEventV1Schema = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        v: controlVersion,
+        type: z.literal('timer.fired').describe('A timer set for this session fired.'),
+        ...controlEventCommon,
+        timerId: producerId('The timer that fired, as its producer knows it.'),
+      })
+      .describe('A timer set for the session fired; `at` is when it fired.'),
+    z
+      .object({
+        v: controlVersion,
+        type: z.literal('clock.tick').describe('It is now `at`.'),
+        ...controlEventCommon,
+      })
+      .describe('A clock tick for one session: it is now `at` (a daily-boundary tick).'),
+    z
+      .object({
+        v: controlVersion,
+        type: z.literal('session.reset').describe('Reset the session, from outside the chat.'),
+        ...controlEventCommon,
+        trigger: text(MAX_NAME_LENGTH, 1).describe('Who or what asked for the reset, e.g. `operator`.'),
+      })
+      .describe('An operator reset of the session, from outside the chat.'),
+  ])
+  .meta({
+    title: 'Threadline control event, v1',
+    description: 'Published by the scheduler and ops tools on tl.ctl.v1.<sessionKey>. See docs/protocol.md.',
+  });
+
+export type ControlEventV1 = z.output<typeof controlEventV1Schema>;
 
 // ───────────────────────────── dead letters ─────────────────────────────
 
@@ -337,6 +397,11 @@ export function replySubjectFor(reply: Pick<AgentReplyV1, 'sessionKey'>): string
   return Subjects.reply(reply.sessionKey);
 }
 
+/** The subject the scheduler or an ops tool publishes `event` on: `tl.ctl.v1.<sessionKey>`. */
+export function controlSubjectFor(event: Pick<ControlEventV1, 'sessionKey'>): string {
+  return Subjects.control(event.sessionKey);
+}
+
 /** The subject a dead letter goes to: `tl.dlq.<code>`. */
 export function deadLetterSubjectFor(deadLetter: Pick<DeadLetterV1, 'code'>): string {
   return Subjects.deadLetter(deadLetter.code);
@@ -345,10 +410,14 @@ export function deadLetterSubjectFor(deadLetter: Pick<DeadLetterV1, 'code'>): st
 // ───────────────────────────── JSON Schema ─────────────────────────────
 
 /** The committed JSON Schema files (docs/schemas/) by file name. */
-export type InboundJsonSchemaFile = 'chat-event.v1.json' | 'agent-reply.v1.json' | 'dead-letter.v1.json';
+export type InboundJsonSchemaFile =
+  | 'chat-event.v1.json'
+  | 'agent-reply.v1.json'
+  | 'control-event.v1.json'
+  | 'dead-letter.v1.json';
 
 /**
- * The JSON Schemas (draft 2020-12) of the three messages, generated from the zod schemas. They describe
+ * The JSON Schemas (draft 2020-12) of the four messages, generated from the zod schemas. They describe
  * what a producer may send (`io: 'input'`: `null` for optional fields, the legacy `dm`, and no
  * `additionalProperties: false`, because unknown fields are ignored). Pure and deterministic: the same
  * code always gives the same documents.
@@ -361,6 +430,7 @@ export function inboundJsonSchemas(): Record<InboundJsonSchemaFile, Record<strin
   return {
     'chat-event.v1.json': generate(chatEventV1Schema, 'chat-event.v1.json'),
     'agent-reply.v1.json': generate(agentReplyV1Schema, 'agent-reply.v1.json'),
+    'control-event.v1.json': generate(controlEventV1Schema, 'control-event.v1.json'),
     'dead-letter.v1.json': generate(deadLetterV1Schema, 'dead-letter.v1.json'),
   };
 }

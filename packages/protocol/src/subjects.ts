@@ -2,14 +2,25 @@
  * Threadline's NATS subject namespace, in one place. Every value that becomes a token is encoded with
  * {@link encodeSubjectToken}, so session keys with `.`, `*`, `>` or spaces are safe.
  *
- *   tl.in.v1.<channel>.<peer>          chat events from channel adapters      (stream THREADLINE_INBOUND)
- *   tl.reply.v1.<sessionKey>           agent replies for a session            (stream THREADLINE_INBOUND)
- *   tl.session.<sessionKey>            one session key's event log            (stream THREADLINE_SESSIONS)
- *   tl.dlq.<reason>                    rejected input with its reason         (stream THREADLINE_DEAD_LETTERS)
+ *   tl.in.v1.<channel>.<peer>     chat events from channel adapters           (stream THREADLINE_INBOUND)
+ *   tl.reply.v1.<sessionKey>      agent replies for a session                 (stream THREADLINE_KEYED)
+ *   tl.ctl.v1.<sessionKey>        control events: timer, clock tick, reset    (stream THREADLINE_KEYED)
+ *   tl.routed.v1.<sessionKey>     internal: a chat event after routing        (stream THREADLINE_KEYED)
+ *   tl.session.<sessionKey>       one session key's event log                 (stream THREADLINE_SESSIONS)
+ *   tl.dlq.<code>                 rejected input with its reason              (stream THREADLINE_DEAD_LETTERS)
  *
- * The inbound subject carries the channel and the peer (the conversation) so that the stream can be
- * partitioned by conversation and the messages of one conversation stay in order; the body is the
- * authority for everything else (docs/protocol.md).
+ * Every wildcard is `*`, never `>`: each family has a fixed number of tokens, so a malformed subject
+ * (an unencoded `.` in a key, an extra token) matches no stream and is never stored.
+ *
+ * THREADLINE_INBOUND holds only `tl.in.v1.*.*` and is stored partitioned by conversation: the server
+ * rewrites the stored subject to `tl.in.<p>.v1.<channel>.<peer>`, p a hash of channel and peer, so the
+ * messages of one conversation stay in one partition, in publish order. THREADLINE_KEYED holds
+ * `tl.reply.v1.*`, `tl.ctl.v1.*` and `tl.routed.v1.*` and is stored partitioned by session key: the
+ * server rewrites the stored subject to `tl.<family>.<p>.v1.<key>`, p a hash of the key alone, so every
+ * message of one session, whichever family, is in one partition, in arrival order. Both rewrites are
+ * stream subject transforms; publishers always publish the un-partitioned subjects below and never
+ * include p. The subject only partitions; the body is the authority for everything else
+ * (docs/protocol.md).
  */
 import { encodeSubjectToken } from './subjectToken.js';
 
@@ -19,21 +30,42 @@ export const Subjects = {
   /** Where adapters publish chat events: `tl.in.v1.<channel>.<peer>`. */
   inbound: (channel: string, peer: string) =>
     `${SUBJECT_ROOT}.in.v1.${encodeSubjectToken(channel)}.${encodeSubjectToken(peer)}`,
-  /** Every chat event version and conversation. */
-  inboundAll: `${SUBJECT_ROOT}.in.>`,
+  /** Every v1 chat event: exactly a channel and a peer token after the version. */
+  inboundAll: `${SUBJECT_ROOT}.in.v1.*.*`,
   /** Where agents publish replies: `tl.reply.v1.<sessionKey>`. */
   reply: (sessionKey: string) => `${SUBJECT_ROOT}.reply.v1.${encodeSubjectToken(sessionKey)}`,
-  replyAll: `${SUBJECT_ROOT}.reply.>`,
+  /** Every v1 reply: exactly one key token after the version. */
+  replyAll: `${SUBJECT_ROOT}.reply.v1.*`,
+  /**
+   * Where the scheduler and ops tools publish key-addressed control events (timer fired, clock tick,
+   * operator reset): `tl.ctl.v1.<sessionKey>`.
+   */
+  control: (sessionKey: string) => `${SUBJECT_ROOT}.ctl.v1.${encodeSubjectToken(sessionKey)}`,
+  /** Every v1 control event: exactly one key token after the version. */
+  controlAll: `${SUBJECT_ROOT}.ctl.v1.*`,
+  /**
+   * Internal, not for publishers: a chat event after the worker's router resolved its session key,
+   * `tl.routed.v1.<sessionKey>`. Written by the worker's router only; its body is defined by the worker.
+   */
+  routed: (sessionKey: string) => `${SUBJECT_ROOT}.routed.v1.${encodeSubjectToken(sessionKey)}`,
+  /** Every routed chat event: exactly one key token after the version. */
+  routedAll: `${SUBJECT_ROOT}.routed.v1.*`,
   /** One session key's log: `tl.session.<sessionKey>`. */
   session: (sessionKey: string) => `${SUBJECT_ROOT}.session.${encodeSubjectToken(sessionKey)}`,
   sessionAll: `${SUBJECT_ROOT}.session.*`,
-  /** Rejected input: `tl.dlq.<reason>`. */
+  /** Rejected input: `tl.dlq.<code>`. */
   deadLetter: (reason: string) => `${SUBJECT_ROOT}.dlq.${encodeSubjectToken(reason)}`,
-  deadLetterAll: `${SUBJECT_ROOT}.dlq.>`,
+  /** Every dead letter: the code is one token. */
+  deadLetterAll: `${SUBJECT_ROOT}.dlq.*`,
 } as const;
 
 export const StreamNames = {
+  /** Chat events (`tl.in.v1.*.*`), stored partitioned by conversation. */
   inbound: 'THREADLINE_INBOUND',
+  /** Replies, control events and routed chat events, stored partitioned by session key. */
+  keyed: 'THREADLINE_KEYED',
+  /** One subject per session key: the session logs. */
   sessions: 'THREADLINE_SESSIONS',
+  /** Rejected input. */
   deadLetters: 'THREADLINE_DEAD_LETTERS',
 } as const;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  CONTROL_EVENT_TYPES,
   DEAD_LETTER_MAX_ORIGINAL_BYTES,
   DEFAULT_MAX_INBOUND_BYTES,
   deadLetterV1Schema,
@@ -65,6 +66,27 @@ function chat(overrides: Record<string, unknown> = {}): Record<string, unknown> 
   };
 }
 
+/** A minimal valid control event of each type. */
+function control(
+  type: (typeof CONTROL_EVENT_TYPES)[number] = 'timer.fired',
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const specific = {
+    'timer.fired': { timerId: 'daily-summary' },
+    'clock.tick': {},
+    'session.reset': { trigger: 'operator' },
+  };
+  return {
+    v: 1,
+    type,
+    id: `scheduler:${type}:agent:main:main:1776675600000`,
+    sessionKey: 'agent:main:main',
+    at: 1_776_675_600_000,
+    ...specific[type],
+    ...overrides,
+  };
+}
+
 function rejection(input: Uint8Array | string, kind: InboundKind = 'chat') {
   const verdict = check(input, kind);
   if (verdict.ok) throw new Error(`expected a rejection, got ${JSON.stringify(verdict.event)}`);
@@ -82,6 +104,18 @@ describe('valid messages', () => {
   it('given an agent reply on a reply subject, when validated, then the parsed reply comes back', () => {
     const sent = { v: 1, type: 'agent.reply', id: 'r1', sessionKey: 'agent:main:main', text: 'hi', at: 5 };
     expect(check(JSON.stringify(sent), 'reply')).toEqual({ ok: true, event: sent });
+  });
+
+  it.each(CONTROL_EVENT_TYPES)(
+    'given a %s control event on a control subject, when validated, then the parsed event comes back',
+    (type) => {
+      expect(check(JSON.stringify(control(type)), 'control')).toEqual({ ok: true, event: control(type) });
+    },
+  );
+
+  it('given a control event with unknown fields and the fields of another type, when validated, then they are dropped', () => {
+    const sent = control('clock.tick', { trigger: 'operator', addedLater: [1] });
+    expect(check(JSON.stringify(sent), 'control')).toEqual({ ok: true, event: control('clock.tick') });
   });
 
   it('given unknown fields and a legacy dm chat type, when validated, then they are dropped and normalised', () => {
@@ -110,6 +144,16 @@ describe(`rejection: ${RejectionCode.TooLarge}`, () => {
     const bytes = json(chat());
     const verdict = validateInbound(bytes, { maxBytes: bytes.length - 1, kind: 'chat' });
     expect(verdict).toEqual({
+      ok: false,
+      code: RejectionCode.TooLarge,
+      reason: `${bytes.length} bytes, more than the limit of ${bytes.length - 1}`,
+    });
+  });
+
+  it('given a control event one byte over the limit, when validated, then it is too large', () => {
+    const bytes = json(control('clock.tick'));
+    expect(validateInbound(bytes, { maxBytes: bytes.length, kind: 'control' }).ok).toBe(true);
+    expect(validateInbound(bytes, { maxBytes: bytes.length - 1, kind: 'control' })).toEqual({
       ok: false,
       code: RejectionCode.TooLarge,
       reason: `${bytes.length} bytes, more than the limit of ${bytes.length - 1}`,
@@ -225,6 +269,16 @@ describe(`rejection: ${RejectionCode.UnknownVersion}`, () => {
     });
   });
 
+  it.each([2, '1', 0])(
+    'given a control event with v = %j, when validated, then it is an unknown version',
+    (v) => {
+      expect(rejection(JSON.stringify(control('timer.fired', { v })), 'control')).toMatchObject({
+        code: RejectionCode.UnknownVersion,
+        reason: expect.stringMatching(/^v: .* is not a supported version \(supported: 1\)$/),
+      });
+    },
+  );
+
   it('given an unknown version with an unknown type, when validated, then the version is reported (checked first)', () => {
     expect(rejection(JSON.stringify({ v: 2, type: 'chat.message.v2' })).code).toBe(
       RejectionCode.UnknownVersion,
@@ -258,6 +312,30 @@ describe(`rejection: ${RejectionCode.UnknownType}`, () => {
     'given type %j, when validated, then it is an unknown type',
     (type) => {
       expect(rejection(JSON.stringify(chat({ type }))).code).toBe(RejectionCode.UnknownType);
+    },
+  );
+
+  it.each(['timer.cancelled', 'chat.message', 'agent.reply', 'CLOCK.TICK', '', 42, null])(
+    'given a control event of type %j, when validated, then it is an unknown type naming the allowed ones',
+    (type) => {
+      expect(rejection(JSON.stringify(control('clock.tick', { type })), 'control')).toEqual({
+        ok: false,
+        code: RejectionCode.UnknownType,
+        reason: `type: expected one of "timer.fired", "clock.tick", "session.reset" on control subjects, got ${
+          type === null ? 'null' : JSON.stringify(type)
+        }`,
+      });
+    },
+  );
+
+  it.each(CONTROL_EVENT_TYPES)(
+    'given a %s control event on a chat or reply subject, when validated, then it is an unknown type',
+    (type) => {
+      expect(rejection(JSON.stringify(control(type)), 'chat')).toMatchObject({
+        code: RejectionCode.UnknownType,
+        reason: `type: expected "chat.message" on chat subjects, got "${type}"`,
+      });
+      expect(rejection(JSON.stringify(control(type)), 'reply').code).toBe(RejectionCode.UnknownType);
     },
   );
 
@@ -352,6 +430,52 @@ describe(`rejection: ${RejectionCode.SchemaViolation}`, () => {
     );
   });
 
+  it.each([
+    [
+      'a timer with no timerId',
+      control('timer.fired', { timerId: undefined }),
+      'timerId: required, but missing',
+    ],
+    ['a timer with an empty timerId', control('timer.fired', { timerId: '' }), 'timerId: must not be empty'],
+    [
+      'a timer with a numeric timerId',
+      control('timer.fired', { timerId: 7 }),
+      'timerId: expected a string, got 7',
+    ],
+    [
+      'a reset with no trigger',
+      control('session.reset', { trigger: null }),
+      'trigger: expected a string, got null',
+    ],
+    [
+      'a reset with an oversize trigger',
+      control('session.reset', { trigger: 't'.repeat(65) }),
+      'trigger: too long: 65 characters, at most 64',
+    ],
+    [
+      'an oversize session key',
+      control('clock.tick', { sessionKey: 'k'.repeat(1025) }),
+      'sessionKey: too long: 1025 characters, at most 1024',
+    ],
+    ['an empty session key', control('clock.tick', { sessionKey: '' }), 'sessionKey: must not be empty'],
+    ['a fractional time', control('clock.tick', { at: 1.5 }), 'at: expected an integer, got 1.5'],
+    ['no type', control('clock.tick', { type: undefined }), 'type: required, but missing'],
+    [
+      'no v, no id and no time',
+      control('timer.fired', { v: undefined, id: undefined, at: undefined }),
+      'v: required, but missing; id: required, but missing; at: required, but missing',
+    ],
+  ])(
+    'given a control event with %s, when validated, then the reason names the path and the problem',
+    (_what, event, reason) => {
+      expect(rejection(JSON.stringify(event), 'control')).toEqual({
+        ok: false,
+        code: RejectionCode.SchemaViolation,
+        reason,
+      });
+    },
+  );
+
   it('given a reply with no session key, when validated, then the reason names it', () => {
     const verdict = rejection(
       JSON.stringify({ v: 1, type: 'agent.reply', id: 'r', text: '', at: 1 }),
@@ -421,8 +545,15 @@ describe('hostile input', () => {
             fc.jsonValue(),
           ),
           fc.jsonValue().map((x) => ({ ...chat(), meta: x, peer: { kind: 'group', id: x } })),
+          fc
+            .tuple(
+              fc.constantFrom(...CONTROL_EVENT_TYPES),
+              fc.constantFrom('timerId', 'trigger', 'at', 'id'),
+              fc.jsonValue(),
+            )
+            .map(([type, field, x]) => control(type, { [field]: x })),
         ),
-        fc.constantFrom<InboundKind>('chat', 'reply'),
+        fc.constantFrom<InboundKind>('chat', 'reply', 'control'),
         (value, kind) => {
           const verdict = validateInbound(json(value), { maxBytes: DEFAULT_MAX_INBOUND_BYTES, kind });
           if (verdict.ok) expect(validateInbound(json(verdict.event), options(kind))).toEqual(verdict);
@@ -452,6 +583,29 @@ describe('hostile input', () => {
           const event = { v: 1, type: 'chat.message', chatType: 'group', ...fields };
           const verdict = check(json(event));
           expect(verdict).toEqual({ ok: true, event });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('accepts every well-formed control event, whatever Unicode its strings hold', () => {
+    const name = (max: number) => fc.string({ unit: 'grapheme', minLength: 1, maxLength: max });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...CONTROL_EVENT_TYPES),
+        fc.record({ id: name(20), sessionKey: name(60), at: fc.integer({ min: 0, max: 4_102_444_800_000 }) }),
+        name(20),
+        (type, fields, extra) => {
+          const event = control(type, {
+            ...fields,
+            ...(type === 'timer.fired'
+              ? { timerId: extra }
+              : type === 'session.reset'
+                ? { trigger: extra }
+                : {}),
+          });
+          expect(check(json(event), 'control')).toEqual({ ok: true, event });
         },
       ),
       { numRuns: 500 },

@@ -1,6 +1,7 @@
 /**
  * The gate every inbound message passes before the worker acts on it: bytes in, a verdict out. A message
- * is either a parsed, bounded {@link ChatEventV1} / {@link AgentReplyV1}, or a rejection with a
+ * is either a parsed, bounded {@link ChatEventV1} / {@link AgentReplyV1} / {@link ControlEventV1}, or a
+ * rejection with a
  * {@link RejectionCode} and a reason a human can act on, which the worker turns into a dead letter
  * ({@link makeDeadLetter}) on `tl.dlq.<code>`.
  *
@@ -16,7 +17,10 @@ import {
   type AgentReplyV1,
   agentReplyV1Schema,
   type ChatEventV1,
+  CONTROL_EVENT_TYPES,
+  type ControlEventV1,
   chatEventV1Schema,
+  controlEventV1Schema,
   DEAD_LETTER_MAX_ORIGINAL_BYTES,
   type DeadLetterV1,
   MAX_REASON_LENGTH,
@@ -25,12 +29,13 @@ import {
   SUPPORTED_INBOUND_VERSIONS,
 } from './inboundEvents.js';
 
-export type InboundKind = 'chat' | 'reply';
+export type InboundKind = 'chat' | 'reply' | 'control';
 
 /** What each kind of subject carries. */
 export interface InboundEventByKind {
   chat: ChatEventV1;
   reply: AgentReplyV1;
+  control: ControlEventV1;
 }
 
 export interface ValidateInboundOptions<K extends InboundKind = InboundKind> {
@@ -39,7 +44,10 @@ export interface ValidateInboundOptions<K extends InboundKind = InboundKind> {
    * (NaN, undefined from untyped callers) refuses every message: a broken setting must not lift the cap.
    */
   maxBytes: number;
-  /** `chat` for `tl.in.v1.>` (expects `chat.message`), `reply` for `tl.reply.v1.>` (expects `agent.reply`). */
+  /**
+   * `chat` for `tl.in.v1.*.*` (expects `chat.message`), `reply` for `tl.reply.v1.*` (expects
+   * `agent.reply`), `control` for `tl.ctl.v1.*` (expects one of {@link CONTROL_EVENT_TYPES}).
+   */
   kind: K;
 }
 
@@ -52,8 +60,17 @@ export type InboundVerdict<K extends InboundKind = InboundKind> =
 /** How many schema problems a reason lists before "and N more". */
 export const MAX_REPORTED_ISSUES = 5;
 
-const EXPECTED_TYPE: Record<InboundKind, string> = { chat: 'chat.message', reply: 'agent.reply' };
-const SCHEMA: Record<InboundKind, z.ZodType> = { chat: chatEventV1Schema, reply: agentReplyV1Schema };
+/** The `type` values each kind of subject carries; any other `type` is `unknown_type`. */
+const EXPECTED_TYPES: Record<InboundKind, readonly string[]> = {
+  chat: ['chat.message'],
+  reply: ['agent.reply'],
+  control: CONTROL_EVENT_TYPES,
+};
+const SCHEMA: Record<InboundKind, z.ZodType> = {
+  chat: chatEventV1Schema,
+  reply: agentReplyV1Schema,
+  control: controlEventV1Schema,
+};
 
 /**
  * Validates one inbound message. Returns `{ ok: true, event }` with the parsed event (unknown fields
@@ -99,15 +116,15 @@ export function validateInbound<K extends InboundKind>(
     );
   }
 
-  const expectedType = Object.hasOwn(EXPECTED_TYPE, kind) ? EXPECTED_TYPE[kind] : undefined;
+  const expectedTypes = Object.hasOwn(EXPECTED_TYPES, kind) ? EXPECTED_TYPES[kind] : undefined;
   const schema = Object.hasOwn(SCHEMA, kind) ? SCHEMA[kind] : undefined;
-  if (expectedType === undefined || schema === undefined) {
+  if (expectedTypes === undefined || schema === undefined) {
     return reject(RejectionCode.UnknownType, `no message type is expected for kind ${describeValue(kind)}`);
   }
-  if (Object.hasOwn(value, 'type') && (value as { type: unknown }).type !== expectedType) {
+  if (Object.hasOwn(value, 'type') && !expectedTypes.includes((value as { type: unknown }).type as string)) {
     return reject(
       RejectionCode.UnknownType,
-      `type: expected "${expectedType}" on ${kind} subjects, got ${describeValue((value as { type: unknown }).type)}`,
+      `type: expected ${oneOf(expectedTypes)} on ${kind} subjects, got ${describeValue((value as { type: unknown }).type)}`,
     );
   }
 
@@ -123,6 +140,12 @@ export function validateInbound<K extends InboundKind>(
 
 function reject(code: RejectionCode, reason: string): InboundRejection {
   return { ok: false, code, reason: boundText(reason, MAX_REASON_LENGTH) };
+}
+
+/** `"a"` for one value, `one of "a", "b", "c"` for several. */
+function oneOf(values: readonly unknown[]): string {
+  const shown = values.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v)));
+  return shown.length === 1 ? (shown[0] as string) : `one of ${shown.join(', ')}`;
 }
 
 function errorMessage(error: unknown): string {
@@ -189,12 +212,9 @@ function describeIssue(issue: Issue): string {
     case 'invalid_type':
       if (missing) return 'required, but missing';
       return `expected ${typeName(issue.expected)}, got ${received(issue)}`;
-    case 'invalid_value': {
+    case 'invalid_value':
       if (missing) return 'required, but missing';
-      const values = issue.values.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v)));
-      const expected = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
-      return `expected ${expected}, got ${received(issue)}`;
-    }
+      return `expected ${oneOf(issue.values)}, got ${received(issue)}`;
     case 'too_small':
       return issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint'
         ? `too small: at least ${issue.minimum}, got ${received(issue)}`
@@ -204,6 +224,18 @@ function describeIssue(issue: Issue): string {
         ? `too large: at most ${issue.maximum}${issue.origin === 'int' ? ' (larger integers are not exact)' : ''}, got ${received(issue)}`
         : `too long: at most ${issue.maximum}`;
     case 'invalid_union': {
+      // A discriminated union whose discriminator matched no option: the issue's input is the object.
+      const { discriminator, options } = issue as { discriminator?: unknown; options?: unknown };
+      if (typeof discriminator === 'string' && Array.isArray(options) && issue.errors.length === 0) {
+        const parent = issue.input;
+        if (parent === undefined) return `expected ${oneOf(options)}`; // parsed without reportInput
+        const value =
+          parent !== null && typeof parent === 'object' && Object.hasOwn(parent, discriminator)
+            ? (parent as Record<string, unknown>)[discriminator]
+            : undefined;
+        if (value === undefined) return 'required, but missing';
+        return `expected ${oneOf(options)}, got ${describeValue(value)}`;
+      }
       // A branch that got past its type check failed on a constraint: that constraint is the real problem.
       const matched = issue.errors.filter(
         (branch) => branch[0] !== undefined && branch[0].code !== 'invalid_type',

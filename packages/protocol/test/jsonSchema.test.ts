@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import * as protocol from '../src/index.js';
 import {
+  CONTROL_EVENT_TYPES,
+  controlSubjectFor,
   deadLetterSubjectFor,
   deadLetterV1Schema,
   decodeBase64,
@@ -52,7 +54,7 @@ function committed(file: string): string | undefined {
 const fromJsonSchema = (file: string) => z.fromJSONSchema(JSON.parse(committed(file) ?? '{}'));
 
 interface Example {
-  kind: 'chat' | 'reply' | 'dead-letter';
+  kind: 'chat' | 'reply' | 'control' | 'dead-letter';
   subject: string;
   text: string;
 }
@@ -60,7 +62,8 @@ interface Example {
 /** `<!-- example: <kind> subject=<subject> -->` followed by a ```json block. */
 function examples(): Example[] {
   const found: Example[] = [];
-  const pattern = /<!-- example: (chat|reply|dead-letter) subject=(\S+) -->\n```json\n([\s\S]*?)\n```/g;
+  const pattern =
+    /<!-- example: (chat|reply|control|dead-letter) subject=(\S+) -->\n```json\n([\s\S]*?)\n```/g;
   for (const match of protocolDoc.matchAll(pattern)) {
     found.push({ kind: match[1] as Example['kind'], subject: match[2] as string, text: match[3] as string });
   }
@@ -83,6 +86,12 @@ function section(name: string): string[][] {
         .map((cell) => cell.trim()),
     );
 }
+
+const SCHEMA_FILE = {
+  chat: 'chat-event.v1.json',
+  reply: 'agent-reply.v1.json',
+  control: 'control-event.v1.json',
+} as const;
 
 const unquote = (cell: string) => cell.replace(/^`|`$/g, '');
 const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'utf8'));
@@ -108,29 +117,44 @@ describe('committed JSON Schemas', () => {
 describe('examples in docs/protocol.md', () => {
   const found = examples();
 
-  it('has the promised examples: a Telegram DM, a WhatsApp group thread, a heartbeat, a reply, a dead letter', () => {
-    expect(found.map((e) => e.kind)).toEqual(['chat', 'chat', 'chat', 'reply', 'dead-letter']);
+  it('has the promised examples: a Telegram DM, a WhatsApp group thread, a heartbeat, a reply, one control event of each type, a dead letter', () => {
+    expect(found.map((e) => e.kind)).toEqual([
+      'chat',
+      'chat',
+      'chat',
+      'reply',
+      'control',
+      'control',
+      'control',
+      'dead-letter',
+    ]);
     const chats = found.filter((e) => e.kind === 'chat').map((e) => JSON.parse(e.text));
     expect(chats.map((c) => c.channel)).toEqual(['telegram', 'whatsapp', 'system']);
     expect(chats[1].threadId).toBeTruthy();
     expect(chats[2].provider).toBe('heartbeat');
+    const controls = found.filter((e) => e.kind === 'control').map((e) => JSON.parse(e.text));
+    expect(controls.map((c) => c.type)).toEqual([...CONTROL_EVENT_TYPES]);
   });
 
   it.each(found.filter((e) => e.kind !== 'dead-letter').map((e) => [e.subject, e] as const))(
     'the example on %s is valid for the worker and for the committed JSON Schema',
     (_subject, example) => {
+      const kind = example.kind as 'chat' | 'reply' | 'control';
       const verdict = validateInbound(bytes(example.text), {
         maxBytes: protocol.DEFAULT_MAX_INBOUND_BYTES,
-        kind: example.kind as 'chat' | 'reply',
+        kind,
       });
       expect(verdict).toMatchObject({ ok: true });
       if (!verdict.ok) return;
-      const file = example.kind === 'chat' ? 'chat-event.v1.json' : 'agent-reply.v1.json';
-      expect(fromJsonSchema(file).safeParse(JSON.parse(example.text)).success).toBe(true);
+      expect(fromJsonSchema(SCHEMA_FILE[kind]).safeParse(JSON.parse(example.text)).success).toBe(true);
       // Nothing in an example is silently dropped: it uses only fields the schema knows.
       expect(JSON.parse(JSON.stringify(verdict.event))).toEqual(JSON.parse(example.text));
       const subject =
-        'peer' in verdict.event ? inboundSubjectFor(verdict.event) : replySubjectFor(verdict.event);
+        'peer' in verdict.event
+          ? inboundSubjectFor(verdict.event)
+          : kind === 'control'
+            ? controlSubjectFor(verdict.event)
+            : replySubjectFor(verdict.event);
       expect(subject).toBe(example.subject);
     },
   );
@@ -206,6 +230,66 @@ describe('the committed JSON Schema and the zod schema agree', () => {
         const candidate = { ...base, ...changes };
         expect(jsonSchema.safeParse(candidate).success).toBe(
           protocol.chatEventV1Schema.safeParse(candidate).success,
+        );
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('the committed control-event JSON Schema and the zod schema agree', () => {
+  const controls = () => examples().filter((e) => e.kind === 'control');
+
+  it('on every example with one required field taken away, and on every type swapped in', () => {
+    const jsonSchema = fromJsonSchema('control-event.v1.json');
+    for (const example of controls()) {
+      const event = JSON.parse(example.text);
+      const variants: Record<string, unknown>[] = [event];
+      for (const field of Object.keys(event)) {
+        const { [field]: _dropped, ...rest } = event;
+        variants.push(rest);
+      }
+      for (const type of [...CONTROL_EVENT_TYPES, 'timer.cancelled']) variants.push({ ...event, type });
+      for (const candidate of variants) {
+        expect(jsonSchema.safeParse(candidate).success, JSON.stringify(candidate)).toBe(
+          protocol.controlEventV1Schema.safeParse(candidate).success,
+        );
+      }
+    }
+  });
+
+  it('on the limits, counted in code points', () => {
+    const jsonSchema = fromJsonSchema('control-event.v1.json');
+    const [timer, , reset] = controls().map((e) => JSON.parse(e.text));
+    const cases = [
+      ['timerId', protocol.MAX_ID_LENGTH, timer],
+      ['trigger', protocol.MAX_NAME_LENGTH, reset],
+      ['sessionKey', protocol.MAX_SESSION_KEY_LENGTH, timer],
+    ] as const;
+    for (const [field, max, event] of cases) {
+      for (const value of ['😀'.repeat(max), 'a'.repeat(max + 1), '']) {
+        const candidate = { ...event, [field]: value };
+        expect(jsonSchema.safeParse(candidate).success, `${field} of ${value.length}`).toBe(
+          protocol.controlEventV1Schema.safeParse(candidate).success,
+        );
+      }
+    }
+  });
+
+  it('on arbitrary variations of a valid event of each type', () => {
+    const jsonSchema = fromJsonSchema('control-event.v1.json');
+    const bases = controls().map((e) => JSON.parse(e.text));
+    const field = fc.constantFrom('v', 'type', 'id', 'sessionKey', 'at', 'timerId', 'trigger');
+    const value = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.string({ unit: 'grapheme', maxLength: 80 }),
+      fc.constantFrom(null, '', -1, 0, 1, 2, 2 ** 53, 1.5, ...CONTROL_EVENT_TYPES, 'operator'),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...bases), fc.dictionary(field, value, { maxKeys: 3 }), (base, changes) => {
+        const candidate = { ...base, ...changes };
+        expect(jsonSchema.safeParse(candidate).success).toBe(
+          protocol.controlEventV1Schema.safeParse(candidate).success,
         );
       }),
       { numRuns: 1000 },

@@ -1,7 +1,0 @@
-export {
-  type IngestedInput,
-  type IngestMetrics,
-  type IngestOptions,
-  type RunningIngest,
-  startIngest,
-} from './ingest.js';

@@ -1,0 +1,58 @@
+// @threadline/session-worker — the session worker's runtime (see worker.ts for the whole picture).
+export {
+  CHECKPOINT_BUCKET,
+  type CheckpointStore,
+  KvCheckpointStore,
+  MemoryCheckpointStore,
+} from './checkpoints.js';
+export {
+  chatInput,
+  controlInput,
+  deterministicUuid,
+  type InputContext,
+  replyInput,
+  sessionKeyOf,
+  type WorkItem,
+} from './inputs.js';
+export {
+  type Divergence,
+  decideInput,
+  emptyKeyState,
+  foldRecord,
+  type KeyState,
+  RECENT_INPUT_IDS,
+  type Verdict,
+} from './keyState.js';
+export {
+  type PartitionMetrics,
+  type PartitionRunner,
+  type PartitionRunnerOptions,
+  startPartitionRunner,
+} from './partitionRunner.js';
+export {
+  type RecordSource,
+  type RoutedChatV1,
+  routedChatV1Schema,
+  TRANSITION_RECORD_SCHEMA_VERSION,
+  type TransitionRecordV1,
+} from './records.js';
+export {
+  type ApplyOutcome,
+  type ApplyResult,
+  SessionActors,
+  type SessionActorsMetrics,
+  type SessionActorsOptions,
+} from './sessionActors.js';
+export {
+  KvSnapshotStore,
+  MemorySnapshotStore,
+  SNAPSHOT_BUCKET,
+  type SnapshotStore,
+  snapshotEntryName,
+} from './snapshotStore.js';
+export {
+  type SessionWorker,
+  type SessionWorkerOptions,
+  startSessionWorker,
+  type WorkerEvent,
+} from './worker.js';

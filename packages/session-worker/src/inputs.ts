@@ -1,0 +1,165 @@
+/**
+ * From validated messages to session-core inputs. Pure: the decision time, the host's time zone and the
+ * config come in as arguments; the new-session id is derived from the key and the input id, so replaying a
+ * record or re-deciding an input after a conflict gives the same id.
+ */
+import { createHash } from 'node:crypto';
+import { type AgentReplyV1, type ChatEventV1, type ControlEventV1, isSystemTurn } from '@threadline/protocol';
+import {
+  type LifecycleRules,
+  parseChatCommand,
+  resolveLifecycleRules,
+  resolveSessionKey,
+  type SessionInput,
+  type SessionSnapshot,
+  type ThreadlineConfig,
+} from '@threadline/session-core';
+
+/** An input for one key, ready for the session core, with the ids its record will carry. */
+export interface WorkItem {
+  sessionKey: string;
+  /** Unique across all keys and kinds; the record id (`Nats-Msg-Id`) and the duplicate check's key. */
+  inputId: string;
+  input: SessionInput;
+  /** The conversation turn this belongs to (a reply's `inReplyTo`, else the input's own id). */
+  correlationId: string;
+  causationId: string;
+}
+
+export interface InputContext {
+  config: ThreadlineConfig;
+  /** The worker's IANA zone, for daily boundaries when the config names none. */
+  hostTimeZone?: string;
+}
+
+/** The session key of a chat event: dmScope, identity links, threads, an explicit key (spec §1). */
+export function sessionKeyOf(event: ChatEventV1, config: ThreadlineConfig): string {
+  return resolveSessionKey(
+    {
+      channel: event.channel,
+      ...(event.agentId === undefined ? {} : { agentId: event.agentId }),
+      accountId: event.accountId ?? null,
+      peer: event.peer,
+      threadId: event.threadId ?? null,
+      parentPeer:
+        event.parentPeer === undefined ? null : { ...event.parentPeer, id: String(event.parentPeer.id) },
+      explicitKey: event.sessionKey ?? null,
+    },
+    config.session,
+  );
+}
+
+/** A UUID (version 4 layout) derived from `seed`: stable across replays, unique per seed. */
+export function deterministicUuid(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  const variant = ((Number.parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function rulesFor(sessionKey: string, event: ChatEventV1 | null, ctx: InputContext): LifecycleRules {
+  return resolveLifecycleRules(ctx.config, {
+    sessionKey,
+    ...(event
+      ? {
+          channel: event.channel,
+          threadId: event.threadId ?? null,
+          parentPeer: event.parentPeer ?? null,
+          chatType: event.chatType,
+        }
+      : {}),
+    ...(ctx.hostTimeZone === undefined ? {} : { hostTimeZone: ctx.hostTimeZone }),
+  });
+}
+
+/**
+ * A routed chat event as a `message.inbound` decided at `at` (the worker's receipt time: freshness is
+ * judged by when the gateway sees a message, as in OpenClaw, never by a producer's clock). Commands are
+ * parsed only for authorized senders and never in system turns.
+ */
+export function chatInput(sessionKey: string, event: ChatEventV1, at: number, ctx: InputContext): WorkItem {
+  const authorized = event.sender.isAuthorized === true && !isSystemTurn(event);
+  const command = authorized
+    ? parseChatCommand(event.text, {
+        authorized: true,
+        owner: event.sender.isOwner === true,
+        chatType: event.chatType,
+        ...(ctx.config.session.resetTriggers ? { resetTriggers: ctx.config.session.resetTriggers } : {}),
+        models: ctx.config.models,
+      })
+    : null;
+  const inputId = `chat:${event.id}`;
+  return {
+    sessionKey,
+    inputId,
+    correlationId: event.id,
+    causationId: inputId,
+    input: {
+      type: 'message.inbound',
+      messageId: event.id,
+      at,
+      ...(event.provider === undefined ? {} : { provider: event.provider }),
+      text: event.text,
+      sender: {
+        id: event.sender.id,
+        ...(event.sender.displayName === undefined ? {} : { displayName: event.sender.displayName }),
+        owner: event.sender.isOwner === true,
+        authorized: event.sender.isAuthorized === true,
+      },
+      ...(event.tokens === undefined ? {} : { tokens: event.tokens }),
+      command,
+      rules: rulesFor(sessionKey, event, ctx),
+      newSessionId: deterministicUuid(`${sessionKey}\n${inputId}`),
+    },
+  };
+}
+
+/** An agent reply as a `reply.outbound` decided at `at` (receipt time, as for chat events). */
+export function replyInput(reply: AgentReplyV1, at: number): WorkItem {
+  const inputId = `reply:${reply.id}`;
+  return {
+    sessionKey: reply.sessionKey,
+    inputId,
+    correlationId: reply.inReplyTo ?? reply.id,
+    causationId: inputId,
+    input: {
+      type: 'reply.outbound',
+      replyId: reply.id,
+      at,
+      text: reply.text,
+      ...(reply.tokens === undefined ? {} : { tokens: reply.tokens }),
+      ...(reply.usage === undefined ? {} : { usage: reply.usage }),
+      ...(reply.system === undefined ? {} : { system: reply.system }),
+    },
+  };
+}
+
+/**
+ * A control event as its session input. Its `at` is the event's own: the scheduler (or the operator)
+ * decides when a timer fired or a day ended, and the machine judges against that instant. An operator
+ * reset keeps the session's current rules when it has some.
+ */
+export function controlInput(
+  event: ControlEventV1,
+  snapshot: SessionSnapshot | undefined,
+  ctx: InputContext,
+): WorkItem {
+  const inputId = `ctl:${event.id}`;
+  const base = { sessionKey: event.sessionKey, inputId, correlationId: event.id, causationId: inputId };
+  switch (event.type) {
+    case 'timer.fired':
+      return { ...base, input: { type: 'timer.fired', timerId: event.timerId, at: event.at } };
+    case 'clock.tick':
+      return { ...base, input: { type: 'clock.tick', at: event.at } };
+    case 'session.reset':
+      return {
+        ...base,
+        input: {
+          type: 'session.reset',
+          at: event.at,
+          trigger: event.trigger,
+          newSessionId: deterministicUuid(`${event.sessionKey}\n${inputId}`),
+          rules: snapshot?.context.rules ?? rulesFor(event.sessionKey, null, ctx),
+        },
+      };
+  }
+}

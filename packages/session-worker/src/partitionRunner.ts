@@ -1,0 +1,273 @@
+/**
+ * Serving one partition: two strictly ordered readers, each an ordered consumer started after its
+ * checkpoint.
+ *
+ * - The **router** reads the partition's chat events (`THREADLINE_INBOUND`, stored by conversation),
+ *   resolves each one's session key and republishes it to `tl.routed.v1.<key>` (`THREADLINE_KEYED`,
+ *   stored by key). One conversation is one inbound partition, read in order and republished in order,
+ *   so its messages reach their key in publish order — whichever partition the key itself falls in, and
+ *   however dmScope and identity links join conversations into keys.
+ * - The **applier** reads the partition's keyed inputs (routed chat events, agent replies, control
+ *   events), in arrival order, and applies each to its key through {@link SessionActors}.
+ *
+ * Nothing is acknowledged: progress is the checkpoint (a KV entry per reader) written after processing.
+ * After a crash, the inputs after the checkpoint are read again and recognised — republished routed
+ * events by their `Nats-Msg-Id`, applied inputs by the keyed sequence their record holds — so a restart
+ * loses nothing and duplicates nothing. Bad input is dead-lettered with its reason and the original bytes
+ * and the reader moves on; a failing handler is retried in place (the order must not change), with
+ * back-off, until it succeeds or the runner is stopped.
+ */
+import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Clock } from '@threadline/clock';
+import { inboundPartitionFilter, keyedPartitionFilter, parseStoredSubject } from '@threadline/event-log';
+import {
+  type AgentReplyV1,
+  type ChatEventV1,
+  type ControlEventV1,
+  deadLetterSubjectFor,
+  type InboundKind,
+  inboundSubjectFor,
+  makeDeadLetter,
+  RejectionCode,
+  StreamNames,
+  Subjects,
+  validateInbound,
+} from '@threadline/protocol';
+import type { CheckpointStore } from './checkpoints.js';
+import { chatInput, controlInput, type InputContext, replyInput, sessionKeyOf } from './inputs.js';
+import { type RoutedChatV1, routedChatV1Schema } from './records.js';
+import type { SessionActors } from './sessionActors.js';
+
+export interface PartitionRunnerOptions {
+  nc: NatsConnection;
+  partition: number;
+  actors: SessionActors;
+  checkpoints: CheckpointStore;
+  clock: Clock;
+  inputs: InputContext;
+  /** Messages larger than this are dead-lettered unread (`too_large`). */
+  maxInboundBytes: number;
+  /** Checkpoint after this many messages at the latest. Default 100. */
+  checkpointEvery?: number;
+  /** Called for each input applied to a key of this partition (the worker tracks which keys it holds). */
+  onApplied?: (sessionKey: string) => void;
+  onDeadLetter?: (code: RejectionCode, reason: string, subject: string) => void;
+  onError?: (error: unknown, where: string) => void;
+}
+
+export interface PartitionMetrics {
+  routed: number;
+  applied: number;
+  deadLettered: number;
+  retries: number;
+  /** Chat events whose subject was not the one their body implies (applied; ordering may suffer). */
+  subjectMismatches: number;
+}
+
+export interface PartitionRunner {
+  readonly partition: number;
+  readonly metrics: PartitionMetrics;
+  /** Stops both readers after the message in hand and writes their checkpoints. */
+  stop(): Promise<void>;
+}
+
+const RETRY_BACKOFF_MS = [50, 200, 1_000, 2_000, 5_000];
+
+export async function startPartitionRunner(options: PartitionRunnerOptions): Promise<PartitionRunner> {
+  const js = jetstream(options.nc);
+  const metrics: PartitionMetrics = {
+    routed: 0,
+    applied: 0,
+    deadLettered: 0,
+    retries: 0,
+    subjectMismatches: 0,
+  };
+  let stopped = false;
+  const { partition } = options;
+
+  const deadLetter = async (
+    stream: 'inbound' | 'keyed',
+    seq: number,
+    subject: string,
+    data: Uint8Array,
+    code: RejectionCode,
+    reason: string,
+  ) => {
+    const letter = makeDeadLetter({ code, reason, subject, receivedAt: options.clock.now(), original: data });
+    // One dead letter per stored message, however often it is read again.
+    await js.publish(deadLetterSubjectFor(letter), JSON.stringify(letter), { msgID: `dlq:${stream}:${seq}` });
+    metrics.deadLettered += 1;
+    options.onDeadLetter?.(code, reason, subject);
+  };
+
+  const route = async (subject: string, seq: number, data: Uint8Array) => {
+    const verdict = validateInbound(data, { maxBytes: options.maxInboundBytes, kind: 'chat' });
+    if (!verdict.ok) return deadLetter('inbound', seq, subject, data, verdict.code, verdict.reason);
+    const event = verdict.event as ChatEventV1;
+    if (inboundSubjectFor(event) !== subject) metrics.subjectMismatches += 1;
+    const sessionKey = sessionKeyOf(event, options.inputs.config);
+    const routed: RoutedChatV1 = { v: 1, type: 'chat.routed', sessionKey, event, inboundSeq: seq };
+    await js.publish(Subjects.routed(sessionKey), JSON.stringify(routed), { msgID: `routed:${event.id}` });
+    metrics.routed += 1;
+  };
+
+  const apply = async (subject: string, seq: number, data: Uint8Array) => {
+    const family = subject.split('.')[1];
+    const source = { stream: StreamNames.keyed, seq };
+    if (family === 'routed') {
+      const parsed = parseRouted(data);
+      if (!parsed.ok)
+        return deadLetter('keyed', seq, subject, data, RejectionCode.SchemaViolation, parsed.reason);
+      const routed = parsed.value;
+      if (Subjects.routed(routed.sessionKey) !== subject)
+        return deadLetter(
+          'keyed',
+          seq,
+          subject,
+          data,
+          RejectionCode.SchemaViolation,
+          `sessionKey ${JSON.stringify(routed.sessionKey)} does not belong on ${subject}`,
+        );
+      const at = options.clock.now();
+      await options.actors.apply(routed.sessionKey, source, () =>
+        chatInput(routed.sessionKey, routed.event, at, options.inputs),
+      );
+      options.onApplied?.(routed.sessionKey);
+      metrics.applied += 1;
+      return;
+    }
+    const kind: InboundKind | undefined =
+      family === 'reply' ? 'reply' : family === 'ctl' ? 'control' : undefined;
+    if (kind === undefined)
+      return deadLetter(
+        'keyed',
+        seq,
+        subject,
+        data,
+        RejectionCode.UnknownType,
+        `no input kind for ${subject}`,
+      );
+    const verdict = validateInbound(data, { maxBytes: options.maxInboundBytes, kind });
+    if (!verdict.ok) return deadLetter('keyed', seq, subject, data, verdict.code, verdict.reason);
+    const event = verdict.event as AgentReplyV1 | ControlEventV1;
+    const expected = kind === 'reply' ? Subjects.reply(event.sessionKey) : Subjects.control(event.sessionKey);
+    // The subject decides the partition, the body the key: they must agree, or the key would get a second
+    // writer (this partition's) beside its own.
+    if (expected !== subject)
+      return deadLetter(
+        'keyed',
+        seq,
+        subject,
+        data,
+        RejectionCode.SchemaViolation,
+        `sessionKey ${JSON.stringify(event.sessionKey)} does not belong on ${subject} (publish it on ${expected})`,
+      );
+    const at = options.clock.now();
+    await options.actors.apply(event.sessionKey, source, (snapshot) =>
+      kind === 'reply'
+        ? replyInput(event as AgentReplyV1, at)
+        : controlInput(event as ControlEventV1, snapshot, options.inputs),
+    );
+    options.onApplied?.(event.sessionKey);
+    metrics.applied += 1;
+  };
+
+  const readers = [
+    await startReader(js, {
+      stream: StreamNames.inbound,
+      filter: inboundPartitionFilter(partition),
+      checkpointKey: `route.${partition}`,
+      handle: route,
+    }),
+    await startReader(js, {
+      stream: StreamNames.keyed,
+      filter: keyedPartitionFilter(partition),
+      checkpointKey: `apply.${partition}`,
+      handle: apply,
+    }),
+  ];
+
+  async function startReader(
+    client: JetStreamClient,
+    reader: {
+      stream: string;
+      filter: string;
+      checkpointKey: string;
+      handle: (subject: string, seq: number, data: Uint8Array) => Promise<void>;
+    },
+  ) {
+    const from = await options.checkpoints.get(reader.checkpointKey);
+    const consumer = await client.consumers.get(reader.stream, {
+      filter_subjects: [reader.filter],
+      opt_start_seq: from + 1,
+      inactive_threshold: 60_000,
+    });
+    const messages = await consumer.consume({ max_messages: 256, idle_heartbeat: 1_000, expires: 5_000 });
+    let done = from;
+    let saved = from;
+    let sinceSave = 0;
+    const every = options.checkpointEvery ?? 100;
+    const save = async () => {
+      if (done === saved) return;
+      const at = done;
+      sinceSave = 0;
+      await options.checkpoints.set(reader.checkpointKey, at);
+      saved = Math.max(saved, at);
+    };
+    const loop = (async () => {
+      for await (const m of messages) {
+        if (stopped) break;
+        const published = parseStoredSubject(m.subject)?.published ?? m.subject;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await reader.handle(published, m.seq, m.data);
+            break;
+          } catch (error) {
+            options.onError?.(error, `${reader.checkpointKey} seq ${m.seq}`);
+            if (stopped) return;
+            metrics.retries += 1;
+            const delay = RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)] as number;
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            if (stopped) return;
+          }
+        }
+        done = m.seq;
+        sinceSave += 1;
+        // Caught up, or enough done since the last checkpoint: record progress.
+        if (m.info.pending === 0 || sinceSave >= every) {
+          await save().catch((error) => options.onError?.(error, `checkpoint ${reader.checkpointKey}`));
+        }
+      }
+    })();
+    return {
+      async stop() {
+        await messages.close();
+        await loop;
+        await save();
+        await consumer.delete().catch(() => {});
+      },
+    };
+  }
+
+  return {
+    partition,
+    metrics,
+    async stop() {
+      stopped = true;
+      await Promise.all(readers.map((r) => r.stop()));
+    },
+  };
+}
+
+function parseRouted(data: Uint8Array): { ok: true; value: RoutedChatV1 } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch (error) {
+    return { ok: false, reason: `routed event is not JSON: ${(error as Error).message}` };
+  }
+  const parsed = routedChatV1Schema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: `routed event: ${parsed.error.message.slice(0, 500)}` };
+  return { ok: true, value: parsed.data as RoutedChatV1 };
+}

@@ -1,0 +1,232 @@
+/**
+ * The session actors of one worker: a bounded cache of {@link KeyState}s in front of the session log and
+ * the snapshot store, and the one path by which an input becomes a record.
+ *
+ * Per input: load the key (cache, else snapshot + the records after it, else all records), decide, and
+ * append one record fenced on the key's head. A writer that lost a race (ConcurrencyError) drops its copy,
+ * reloads and decides again — the other writer's record is now part of the state, and if it already holds
+ * this very input the input is recognised as applied. So two workers that both believe they own a key
+ * never fork its history.
+ *
+ * Memory stays bounded: at most `maxResident` keys are held; the least recently used is passivated
+ * (its state written to the snapshot store, then dropped), and so is a key the moment its session goes
+ * quiet (`idle`) or ends (`expired`).
+ */
+import { ConcurrencyError, type SessionLog } from '@threadline/event-log';
+import type { SessionSnapshot } from '@threadline/session-core';
+import type { WorkItem } from './inputs.js';
+import {
+  type Divergence,
+  decideInput,
+  emptyKeyState,
+  foldRecord,
+  type KeyState,
+  type Verdict,
+} from './keyState.js';
+import { type RecordSource, TRANSITION_RECORD_SCHEMA_VERSION, type TransitionRecordV1 } from './records.js';
+import type { SnapshotStore } from './snapshotStore.js';
+
+export interface SessionActorsOptions {
+  log: SessionLog;
+  snapshots: SnapshotStore;
+  /** The most keys held in memory at once. */
+  maxResident: number;
+  /** How often a lost race is retried before the error is handed to the caller. Default 8. */
+  maxConflictRetries?: number;
+  onDivergence?: (sessionKey: string, divergence: Divergence) => void;
+  /** Test hook: runs after a record is appended and before anything else (e.g. a crash injection). */
+  afterAppend?: (sessionKey: string, seq: number) => void;
+}
+
+export type ApplyOutcome = Exclude<Verdict['kind'], 'record'> | 'recorded';
+
+export interface ApplyResult {
+  outcome: ApplyOutcome;
+  /** The key's state after the input (for `recorded`, including the new record's head). */
+  state: KeyState;
+  /** The stored record, for `recorded`. */
+  record?: { seq: number; hash: string; body: TransitionRecordV1 };
+  /** Lost races retried for this input. */
+  conflicts: number;
+}
+
+export interface SessionActorsMetrics {
+  recorded: number;
+  replayed: number;
+  duplicates: number;
+  noOps: number;
+  conflicts: number;
+  loads: number;
+  recordsFolded: number;
+  passivations: number;
+  divergences: number;
+  maxResidentSeen: number;
+}
+
+export class SessionActors {
+  readonly #resident = new Map<string, KeyState>();
+  /** Keys whose resident state differs from the stored snapshot. */
+  readonly #dirty = new Set<string>();
+  readonly #options: SessionActorsOptions;
+  readonly metrics: SessionActorsMetrics = {
+    recorded: 0,
+    replayed: 0,
+    duplicates: 0,
+    noOps: 0,
+    conflicts: 0,
+    loads: 0,
+    recordsFolded: 0,
+    passivations: 0,
+    divergences: 0,
+    maxResidentSeen: 0,
+  };
+
+  constructor(options: SessionActorsOptions) {
+    if (!Number.isInteger(options.maxResident) || options.maxResident < 1)
+      throw new RangeError(`maxResident must be a positive integer, got ${options.maxResident}`);
+    this.#options = options;
+  }
+
+  get residentCount(): number {
+    return this.#resident.size;
+  }
+
+  isResident(sessionKey: string): boolean {
+    return this.#resident.has(sessionKey);
+  }
+
+  /**
+   * Applies one input to `sessionKey`. `build` makes the work item from the key's current snapshot (an
+   * operator reset keeps the session's rules); it is called again after a lost race. `source` is the
+   * keyed-stream position the input was read at (null for inputs from elsewhere).
+   */
+  async apply(
+    sessionKey: string,
+    source: RecordSource | null,
+    build: (snapshot: SessionSnapshot) => WorkItem,
+  ): Promise<ApplyResult> {
+    const retries = this.#options.maxConflictRetries ?? 8;
+    let conflicts = 0;
+    for (;;) {
+      const state = await this.load(sessionKey);
+      const item = build(state.snapshot);
+      const verdict = decideInput(state, item, source);
+      if (verdict.kind !== 'record') {
+        this.#count(verdict.kind);
+        return { outcome: verdict.kind, state, conflicts };
+      }
+      try {
+        const appended = await this.#options.log.append({
+          sessionKey,
+          expectedLastSeq: state.head.seq,
+          id: item.inputId,
+          body: verdict.body,
+          at: item.input.at,
+          correlationId: item.correlationId,
+          causationId: item.causationId,
+          prevHash: state.head.hash,
+          schemaVersion: TRANSITION_RECORD_SCHEMA_VERSION,
+        });
+        if (appended.duplicate) {
+          // The log already holds this input (another writer, or our own earlier attempt): our copy of
+          // the key is stale. Reload so the next input decides on what the log says.
+          this.#forget(sessionKey);
+          this.metrics.duplicates += 1;
+          return { outcome: 'duplicate', state: await this.load(sessionKey), conflicts };
+        }
+        this.#options.afterAppend?.(sessionKey, appended.seq);
+        const next: KeyState = { ...verdict.next, head: { seq: appended.seq, hash: appended.hash } };
+        this.metrics.recorded += 1;
+        await this.#keep(next);
+        return {
+          outcome: 'recorded',
+          state: next,
+          record: { seq: appended.seq, hash: appended.hash, body: verdict.body },
+          conflicts,
+        };
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || conflicts >= retries) throw error;
+        conflicts += 1;
+        this.metrics.conflicts += 1;
+        this.#forget(sessionKey);
+      }
+    }
+  }
+
+  /** The key's current state: resident, else rehydrated (snapshot + later records), else replayed. */
+  async load(sessionKey: string): Promise<KeyState> {
+    const resident = this.#resident.get(sessionKey);
+    if (resident) {
+      // Most recently used last.
+      this.#resident.delete(sessionKey);
+      this.#resident.set(sessionKey, resident);
+      return resident;
+    }
+    this.metrics.loads += 1;
+    const stored = await this.#options.snapshots.get(sessionKey);
+    let state = stored ?? emptyKeyState(sessionKey);
+    let folded = 0;
+    for await (const record of this.#options.log.read<TransitionRecordV1>(sessionKey, {
+      afterSeq: state.head.seq,
+    })) {
+      state = foldRecord(state, record, (divergence) => {
+        this.metrics.divergences += 1;
+        this.#options.onDivergence?.(sessionKey, divergence);
+      });
+      folded += 1;
+    }
+    this.metrics.recordsFolded += folded;
+    if (state.head.seq === 0) return state; // a key with no history is not worth holding
+    await this.#keep(state, folded > 0);
+    return state;
+  }
+
+  /** Writes every resident key's state to the snapshot store and empties the cache (graceful stop, hand-over). */
+  async passivateAll(): Promise<void> {
+    for (const key of [...this.#resident.keys()]) await this.#passivate(key);
+  }
+
+  /** Drops resident keys for which `belongs` is false, passivating them first (a partition was released). */
+  async passivateWhere(predicate: (sessionKey: string) => boolean): Promise<void> {
+    for (const key of [...this.#resident.keys()]) if (predicate(key)) await this.#passivate(key);
+  }
+
+  async #keep(state: KeyState, dirty = true): Promise<void> {
+    const key = state.sessionKey;
+    this.#resident.delete(key);
+    this.#resident.set(key, state);
+    if (dirty) this.#dirty.add(key);
+    // Only an active (or compacting) session stays resident; a quiet or ended one waits in the store.
+    if (state.snapshot.state === 'idle' || state.snapshot.state === 'expired') {
+      await this.#passivate(key);
+    }
+    while (this.#resident.size > this.#options.maxResident) {
+      const oldest = this.#resident.keys().next().value as string;
+      await this.#passivate(oldest);
+    }
+    this.metrics.maxResidentSeen = Math.max(this.metrics.maxResidentSeen, this.#resident.size);
+  }
+
+  async #passivate(sessionKey: string): Promise<void> {
+    const state = this.#resident.get(sessionKey);
+    if (!state) return;
+    if (this.#dirty.has(sessionKey)) await this.#options.snapshots.put(state);
+    // Partitions are served concurrently: the key's own reader may have applied an input while the
+    // snapshot was being written. Then the resident state is newer than the stored one — keep it.
+    if (this.#resident.get(sessionKey) !== state) return;
+    this.#dirty.delete(sessionKey);
+    this.#resident.delete(sessionKey);
+    this.metrics.passivations += 1;
+  }
+
+  #forget(sessionKey: string): void {
+    this.#resident.delete(sessionKey);
+    this.#dirty.delete(sessionKey);
+  }
+
+  #count(kind: Exclude<Verdict['kind'], 'record'>): void {
+    if (kind === 'replayed') this.metrics.replayed += 1;
+    else if (kind === 'duplicate') this.metrics.duplicates += 1;
+    else this.metrics.noOps += 1;
+  }
+}

@@ -1,0 +1,375 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SimulatedClock } from '@threadline/clock';
+import { NatsSessionLog, parseStoredSubject, type SessionRecord, verifyChain } from '@threadline/event-log';
+import { connectToNats } from '@threadline/nats';
+import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
+import { type DeadLetterV1, decodeBase64, StreamNames, Subjects } from '@threadline/protocol';
+import { parseConfig, serializeSnapshot, type ThreadlineConfig } from '@threadline/session-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sessionKeyOf } from './inputs.js';
+import { emptyKeyState, foldRecord } from './keyState.js';
+import type { TransitionRecordV1 } from './records.js';
+import { type SessionWorker, startSessionWorker } from './worker.js';
+
+const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
+const PARTITIONS = 4;
+const encoder = new TextEncoder();
+
+const config: ThreadlineConfig = parseConfig({
+  session: {
+    dmScope: 'per-channel-peer',
+    reset: { mode: 'idle', idleMinutes: 120 },
+  },
+}).config;
+
+function chat(channel: string, peer: string, n: number, extra: Record<string, unknown> = {}) {
+  return {
+    v: 1,
+    type: 'chat.message',
+    id: `${channel}:${peer}:${n}`,
+    channel,
+    chatType: 'direct',
+    peer: { kind: 'direct', id: peer },
+    sender: { id: peer, isAuthorized: true },
+    text: `message ${n}`,
+    at: T0 + n,
+    ...extra,
+  };
+}
+
+async function until(predicate: () => boolean | Promise<boolean>, ms = 20_000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} not reached in ${ms} ms`);
+}
+
+async function history(nc: NatsConnection, key: string): Promise<SessionRecord<TransitionRecordV1>[]> {
+  const out: SessionRecord<TransitionRecordV1>[] = [];
+  for await (const r of new NatsSessionLog(nc).read<TransitionRecordV1>(key)) out.push(r);
+  return out;
+}
+
+async function deadLetters(nc: NatsConnection): Promise<DeadLetterV1[]> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(StreamNames.deadLetters);
+  const out: DeadLetterV1[] = [];
+  for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(StreamNames.deadLetters, { seq });
+    if (m) out.push(m.json<DeadLetterV1>());
+  }
+  return out;
+}
+
+describe('session worker (real nats-server)', () => {
+  let server: RunningNatsServer;
+  let nc: NatsConnection;
+  const workers: SessionWorker[] = [];
+  const clock = new SimulatedClock(T0);
+
+  const start = (extra: Partial<Parameters<typeof startSessionWorker>[0]> = {}) =>
+    startSessionWorker({
+      nc,
+      config,
+      clock,
+      workerId: `w${workers.length + 1}`,
+      partitions: PARTITIONS,
+      replicas: 1,
+      maxResident: 100,
+      maxInboundBytes: 64 * 1024,
+      leaseTtlMs: 2_000,
+      heartbeatMs: 300,
+      ...extra,
+    }).then((w) => {
+      workers.push(w);
+      return w;
+    });
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connectToNats({ servers: server.url });
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    const jsm = await jetstreamManager(nc);
+    for await (const stream of jsm.streams.list()) await jsm.streams.delete(stream.config.name);
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await server?.dispose();
+  });
+
+  it('takes a chat message to its session history, and records the agent reply and control events there', async () => {
+    await start();
+    const js = jetstream(nc);
+    const event = chat('telegram', '42', 1);
+    await js.publish(Subjects.inbound('telegram', '42'), JSON.stringify(event), { msgID: event.id });
+    const key = 'agent:main:telegram:direct:42';
+    await until(async () => (await history(nc, key)).length === 1, 20_000, 'the chat record');
+    const reply = {
+      v: 1,
+      type: 'agent.reply',
+      id: 'r1',
+      sessionKey: key,
+      text: 'hello',
+      at: T0,
+      inReplyTo: event.id,
+    };
+    await js.publish(Subjects.reply(key), JSON.stringify(reply), { msgID: 'reply:r1' });
+    await until(async () => (await history(nc, key)).length === 2, 20_000, 'the reply record');
+
+    const [first, second] = await history(nc, key);
+    expect(first?.id).toBe(`chat:${event.id}`);
+    expect(first?.body.facts.map((f) => f.type)).toEqual(['SessionStarted', 'MessageRecorded']);
+    expect(first?.body.input).toMatchObject({ type: 'message.inbound', messageId: event.id, at: T0 });
+    expect(first?.correlationId).toBe(event.id);
+    expect(first?.schemaVersion).toBe(1);
+    expect(second?.body.facts.map((f) => f.type)).toEqual(['ReplyRecorded']);
+    expect(second?.correlationId).toBe(event.id);
+    expect(verifyChain(await history(nc, key)).ok).toBe(true);
+
+    // A durable timer comes back as a control event: the stale one is ignored, the current one applies.
+    const expiry =
+      second?.body.timers.schedule.find((t) => t.kind === 'expiry') ??
+      first?.body.timers.schedule.find((t) => t.kind === 'expiry');
+    expect(expiry).toBeDefined();
+    const fire = (id: string, timerId: string, at: number) =>
+      js.publish(
+        Subjects.control(key),
+        JSON.stringify({ v: 1, type: 'timer.fired', id, sessionKey: key, timerId, at }),
+        { msgID: `ctl:${id}` },
+      );
+    await fire('stale-1', 'no-such-timer', T0 + 1);
+    await fire('fire-1', expiry?.timerId as string, expiry?.dueAt as number);
+    await until(async () => (await history(nc, key)).length === 3, 20_000, 'the expiry record');
+    const expired = (await history(nc, key))[2];
+    expect(expired?.id).toBe('ctl:fire-1');
+    expect(expired?.body.facts).toEqual([
+      {
+        type: 'SessionExpired',
+        at: expiry?.dueAt,
+        sessionId: first?.body.facts[0]?.type === 'SessionStarted' ? first.body.facts[0].sessionId : '',
+        reason: 'idle',
+      },
+    ]);
+  });
+
+  it('routes after dmScope and identity links: two conversations feeding one key reach its one writer, each in publish order', async () => {
+    // per-peer + identity links: alice on Telegram (111) and on Discord (alice#1) is one session key,
+    // fed from two conversations — two inbound partitions, possibly two different owners.
+    const perPeer = parseConfig({
+      session: { dmScope: 'per-peer', identityLinks: { alice: ['telegram:111', 'discord:alice#1'] } },
+    }).config;
+    await start({ config: perPeer });
+    const js = jetstream(nc);
+    for (let n = 1; n <= 20; n++) {
+      const event = n % 2 ? chat('telegram', '111', n) : chat('discord', 'alice#1', n);
+      await js.publish(Subjects.inbound(event.channel, event.peer.id), JSON.stringify(event), {
+        msgID: event.id,
+      });
+    }
+    // A key full of characters a subject token cannot hold.
+    const spaced = chat('slack', 'bob smith.*>', 1);
+    await js.publish(Subjects.inbound('slack', 'bob smith.*>'), JSON.stringify(spaced), { msgID: spaced.id });
+    const aliceKey = 'agent:main:direct:alice';
+    expect(sessionKeyOf(chat('discord', 'alice#1', 2) as never, perPeer)).toBe(aliceKey);
+    const bobKey = 'agent:main:direct:bob smith.*>';
+    await until(async () => (await history(nc, bobKey)).length === 1, 20_000, "bob's record");
+    await until(async () => (await history(nc, aliceKey)).length === 20, 20_000, "alice's records");
+    const ids = (await history(nc, aliceKey)).map((r) => r.id);
+    expect(new Set(ids).size).toBe(20);
+    expect(ids.filter((id) => id.startsWith('chat:telegram'))).toEqual(
+      [1, 3, 5, 7, 9, 11, 13, 15, 17, 19].map((n) => `chat:telegram:111:${n}`),
+    );
+    expect(ids.filter((id) => id.startsWith('chat:discord'))).toEqual(
+      [2, 4, 6, 8, 10, 12, 14, 16, 18, 20].map((n) => `chat:discord:alice#1:${n}`),
+    );
+    expect(verifyChain(await history(nc, aliceKey)).ok).toBe(true);
+  });
+
+  it('applies a producer id seen twice once, whether or not the publisher set Nats-Msg-Id', async () => {
+    await start();
+    const js = jetstream(nc);
+    const event = chat('telegram', '7', 1);
+    const subject = Subjects.inbound('telegram', '7');
+    await js.publish(subject, JSON.stringify(event), { msgID: event.id });
+    await js.publish(subject, JSON.stringify(event), { msgID: event.id }); // stream dedupe
+    await js.publish(subject, JSON.stringify(event)); // no header: reaches the stream again
+    await js.publish(subject, JSON.stringify(event), { msgID: 'a-different-header' });
+    const next = chat('telegram', '7', 2);
+    await js.publish(subject, JSON.stringify(next), { msgID: next.id });
+    const key = 'agent:main:telegram:direct:7';
+    await until(async () => (await history(nc, key)).length === 2, 20_000, 'both records');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await history(nc, key)).map((r) => r.id)).toEqual([`chat:${event.id}`, `chat:${next.id}`]);
+  });
+
+  it('two workers forced onto the same partition produce one unforked history per key, every input once and in order', async () => {
+    // Both serve every partition, without leases: only the append fence keeps them apart.
+    const all = Array.from({ length: PARTITIONS }, (_, p) => p);
+    const [a, b] = [await start({ forcePartitions: all }), await start({ forcePartitions: all })];
+    const js = jetstream(nc);
+    const peers = ['1', '2', '3'];
+    const perPeer = 40;
+    const pubs: Promise<unknown>[] = [];
+    for (let n = 1; n <= perPeer; n++) {
+      for (const peer of peers) {
+        const event = chat('telegram', peer, n);
+        pubs.push(js.publish(Subjects.inbound('telegram', peer), JSON.stringify(event), { msgID: event.id }));
+      }
+      if (n % 10 === 0) await Promise.all(pubs.splice(0));
+    }
+    await Promise.all(pubs);
+    for (const peer of peers) {
+      const key = `agent:main:telegram:direct:${peer}`;
+      await until(async () => (await history(nc, key)).length === perPeer, 30_000, `all of ${key}`);
+      const records = await history(nc, key);
+      expect(verifyChain(records).ok).toBe(true);
+      expect(records.map((r) => r.id)).toEqual(
+        Array.from({ length: perPeer }, (_, i) => `chat:telegram:${peer}:${i + 1}`),
+      );
+    }
+    const recorded = a.actors.metrics.recorded + b.actors.metrics.recorded;
+    expect(recorded).toBe(peers.length * perPeer);
+    // Both did real work, and the one that lost a race recognised the input instead of writing it again.
+    const recognised =
+      a.actors.metrics.replayed +
+      a.actors.metrics.duplicates +
+      b.actors.metrics.replayed +
+      b.actors.metrics.duplicates;
+    expect(recognised).toBeGreaterThan(0);
+  });
+
+  it('dead-letters a corpus of bad inputs with their reasons while every good message between them is applied', async () => {
+    await start();
+    const js = jetstream(nc);
+    const key = 'agent:main:telegram:direct:9';
+    const bad: { subject: string; data: Uint8Array; code: string }[] = [
+      { subject: Subjects.inbound('telegram', '9'), data: encoder.encode('{not json'), code: 'invalid_json' },
+      {
+        subject: Subjects.inbound('telegram', '9'),
+        data: new Uint8Array([0xff, 0xfe]),
+        code: 'invalid_utf8',
+      },
+      { subject: Subjects.inbound('telegram', '9'), data: encoder.encode('[1,2]'), code: 'not_an_object' },
+      {
+        subject: Subjects.inbound('telegram', '9'),
+        data: encoder.encode(JSON.stringify({ ...chat('telegram', '9', 0), v: 2 })),
+        code: 'unknown_version',
+      },
+      {
+        subject: Subjects.inbound('telegram', '9'),
+        data: encoder.encode(JSON.stringify({ ...chat('telegram', '9', 0), text: 5 })),
+        code: 'schema_violation',
+      },
+      {
+        subject: Subjects.inbound('telegram', '9'),
+        data: encoder.encode(JSON.stringify({ ...chat('telegram', '9', 0), text: 'x'.repeat(70_000) })),
+        code: 'too_large',
+      },
+      {
+        subject: Subjects.reply(key),
+        data: encoder.encode(
+          JSON.stringify({
+            v: 1,
+            type: 'agent.reply',
+            id: 'rx',
+            sessionKey: 'another key',
+            text: 'x',
+            at: T0,
+          }),
+        ),
+        code: 'schema_violation',
+      },
+      {
+        subject: Subjects.control(key),
+        data: encoder.encode(
+          JSON.stringify({ v: 1, type: 'timer.cancelled', id: 'cx', sessionKey: key, at: T0 }),
+        ),
+        code: 'unknown_type',
+      },
+      { subject: Subjects.routed(key), data: encoder.encode('{"v":1}'), code: 'schema_violation' },
+    ];
+    let good = 0;
+    for (const b of bad) {
+      good += 1;
+      const event = chat('telegram', '9', good);
+      await js.publish(Subjects.inbound('telegram', '9'), JSON.stringify(event), { msgID: event.id });
+      await js.publish(b.subject, b.data);
+    }
+    await until(async () => (await history(nc, key)).length === good, 20_000, 'every good message');
+    await until(async () => (await deadLetters(nc)).length === bad.length, 20_000, 'every dead letter');
+    const letters = await deadLetters(nc);
+    expect(letters.map((l) => l.code).sort()).toEqual(bad.map((b) => b.code).sort());
+    for (const letter of letters) {
+      expect(letter.reason.length).toBeGreaterThan(0);
+      const original = bad.find((b) => b.subject === letter.subject && b.code === letter.code);
+      expect(original, `${letter.code} on ${letter.subject}`).toBeDefined();
+      if (!letter.truncated) expect(decodeBase64(letter.originalBase64)).toEqual(original?.data);
+    }
+    expect((await history(nc, key)).map((r) => r.id)).toEqual(
+      Array.from({ length: good }, (_, i) => `chat:telegram:9:${i + 1}`),
+    );
+  });
+
+  it('passivates quiet sessions, and a new worker rehydrates exactly the state the log replays to', async () => {
+    const first = await start({ maxResident: 3 });
+    const js = jetstream(nc);
+    const peers = Array.from({ length: 12 }, (_, i) => `p${i}`);
+    for (let n = 1; n <= 3; n++)
+      for (const peer of peers) {
+        const event = chat('telegram', peer, n);
+        await js.publish(Subjects.inbound('telegram', peer), JSON.stringify(event), { msgID: event.id });
+      }
+    const keys = peers.map((p) => `agent:main:telegram:direct:${p}`);
+    await until(
+      async () => {
+        for (const key of keys) if ((await history(nc, key)).length !== 3) return false;
+        return true;
+      },
+      30_000,
+      'all records',
+    );
+    expect(first.actors.residentCount).toBeLessThanOrEqual(3);
+    expect(first.actors.metrics.passivations).toBeGreaterThan(0);
+    await first.stop();
+    workers.splice(workers.indexOf(first), 1);
+
+    const second = await start({ maxResident: 3 });
+    for (const key of keys) {
+      const replayed = (await history(nc, key)).reduce((s, r) => foldRecord(s, r), emptyKeyState(key));
+      const rehydrated = await second.actors.load(key);
+      expect(serializeSnapshot(rehydrated.snapshot)).toBe(serializeSnapshot(replayed.snapshot));
+      expect(rehydrated.head).toEqual(replayed.head);
+    }
+    // Rehydration used the snapshots: it folded no record that a snapshot already covered.
+    expect(second.actors.metrics.recordsFolded).toBe(0);
+  });
+
+  it('stores inputs by partition: one key in one partition, its families together', async () => {
+    await start();
+    const js = jetstream(nc);
+    const key = 'agent:main:telegram:direct:42';
+    const a = await js.publish(
+      Subjects.reply(key),
+      JSON.stringify({ v: 1, type: 'agent.reply', id: 'p1', sessionKey: key, text: 'x', at: T0 }),
+    );
+    const b = await js.publish(
+      Subjects.control(key),
+      JSON.stringify({ v: 1, type: 'clock.tick', id: 'p2', sessionKey: key, at: T0 }),
+    );
+    const jsm = await jetstreamManager(nc);
+    const stored = await Promise.all(
+      [a, b].map(
+        async (ack) => (await jsm.streams.getMessage(StreamNames.keyed, { seq: ack.seq }))?.subject ?? '',
+      ),
+    );
+    const parts = stored.map((s) => parseStoredSubject(s));
+    expect(parts[0]?.partition).toBe(parts[1]?.partition);
+    expect(parts[0]?.published).toBe(Subjects.reply(key));
+    expect(parts[1]?.published).toBe(Subjects.control(key));
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * A session worker: provisions the streams, joins the partition ownership (leases in NATS KV), and
+ * serves each partition it holds with a {@link PartitionRunner}. All partitions share one bounded cache of
+ * session actors. Losing or handing over a partition stops its readers first and then passivates its
+ * keys, so the next owner starts from the log and the snapshots, never from this worker's memory.
+ */
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Clock } from '@threadline/clock';
+import { NatsSessionLog, provisionStreams, type SessionLog, threadlineStreams } from '@threadline/event-log';
+import { type PartitionOwnership, startPartitionOwnership } from '@threadline/partitions';
+import type { RejectionCode } from '@threadline/protocol';
+import type { ThreadlineConfig } from '@threadline/session-core';
+import { type CheckpointStore, KvCheckpointStore } from './checkpoints.js';
+import { type PartitionMetrics, type PartitionRunner, startPartitionRunner } from './partitionRunner.js';
+import { SessionActors, type SessionActorsMetrics } from './sessionActors.js';
+import { KvSnapshotStore, type SnapshotStore } from './snapshotStore.js';
+
+export interface SessionWorkerOptions {
+  nc: NatsConnection;
+  config: ThreadlineConfig;
+  clock: Clock;
+  workerId: string;
+  /** Must equal the streams' partition count (provisioning refuses a mismatch). */
+  partitions: number;
+  /** Stream and KV replicas: 1 on one server, 3 in a cluster. */
+  replicas: number;
+  /** The most session actors held in memory. */
+  maxResident: number;
+  /** Byte cap of one inbound message; larger ones are dead-lettered. */
+  maxInboundBytes: number;
+  hostTimeZone?: string;
+  leaseTtlMs?: number;
+  heartbeatMs?: number;
+  /**
+   * Serve exactly these partitions, without leases (tests and operations: forcing two workers onto one
+   * partition shows the append fence alone keeps a history unforked).
+   */
+  forcePartitions?: readonly number[];
+  /** Injected stores (tests); default: the JetStream session log and KV buckets. */
+  log?: SessionLog;
+  snapshots?: SnapshotStore;
+  checkpoints?: CheckpointStore;
+  afterAppend?: (sessionKey: string, seq: number) => void;
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+export type WorkerEvent =
+  | { type: 'partition.acquired'; partition: number }
+  | { type: 'partition.released'; partition: number; why: string }
+  | { type: 'dead-letter'; code: RejectionCode; reason: string; subject: string }
+  | { type: 'error'; where: string; message: string };
+
+export interface SessionWorker {
+  readonly workerId: string;
+  readonly actors: SessionActors;
+  owned(): number[];
+  metrics(): {
+    actors: SessionActorsMetrics;
+    resident: number;
+    partitions: Record<number, PartitionMetrics>;
+  };
+  stop(): Promise<void>;
+}
+
+export async function startSessionWorker(options: SessionWorkerOptions): Promise<SessionWorker> {
+  const { nc, config, clock } = options;
+  const emit = options.onEvent ?? (() => {});
+  await provisionStreams(
+    await jetstreamManager(nc),
+    threadlineStreams({ replicas: options.replicas, partitions: options.partitions }),
+    { mode: 'create-or-verify', onMismatch: 'throw' },
+  );
+  const log = options.log ?? new NatsSessionLog(nc);
+  const snapshots = options.snapshots ?? (await KvSnapshotStore.open(nc, { replicas: options.replicas }));
+  const checkpoints =
+    options.checkpoints ?? (await KvCheckpointStore.open(nc, { replicas: options.replicas }));
+  const actors = new SessionActors({
+    log,
+    snapshots,
+    maxResident: options.maxResident,
+    ...(options.afterAppend ? { afterAppend: options.afterAppend } : {}),
+    onDivergence: (key, d) =>
+      emit({
+        type: 'error',
+        where: `rehydrate ${key}`,
+        message: `record ${d.seq} (${d.inputId}) decides other facts on this build`,
+      }),
+  });
+  const runners = new Map<number, PartitionRunner>();
+  const finished = new Map<number, PartitionMetrics>();
+  /** Which partition each resident key's inputs come from, so a released partition's keys can be passivated. */
+  const keyPartition = new Map<string, number>();
+  // Partition changes are serialised: a release must finish before a re-acquire of the same partition.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  const acquire = (partition: number) =>
+    serial(async () => {
+      if (runners.has(partition)) return;
+      const runner = await startPartitionRunner({
+        nc,
+        partition,
+        actors,
+        checkpoints,
+        clock,
+        inputs: {
+          config,
+          ...(options.hostTimeZone === undefined ? {} : { hostTimeZone: options.hostTimeZone }),
+        },
+        maxInboundBytes: options.maxInboundBytes,
+        onApplied: (key) => {
+          keyPartition.set(key, partition);
+          if (keyPartition.size > 4 * options.maxResident) {
+            for (const k of keyPartition.keys()) if (!actors.isResident(k)) keyPartition.delete(k);
+          }
+        },
+        onDeadLetter: (code, reason, subject) => emit({ type: 'dead-letter', code, reason, subject }),
+        onError: (error, where) =>
+          emit({ type: 'error', where, message: error instanceof Error ? error.message : String(error) }),
+      });
+      runners.set(partition, runner);
+      emit({ type: 'partition.acquired', partition });
+    });
+
+  const release = (partition: number, why: string) =>
+    serial(async () => {
+      const runner = runners.get(partition);
+      if (!runner) return;
+      runners.delete(partition);
+      await runner.stop();
+      finished.set(partition, runner.metrics);
+      await actors.passivateWhere((key) => keyPartition.get(key) === partition);
+      emit({ type: 'partition.released', partition, why });
+    });
+
+  let ownership: PartitionOwnership | undefined;
+  if (options.forcePartitions) {
+    for (const p of options.forcePartitions) await acquire(p);
+  } else {
+    ownership = await startPartitionOwnership({
+      nc,
+      workerId: options.workerId,
+      partitions: options.partitions,
+      replicas: options.replicas,
+      ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+      ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+      onAcquire: (p) => acquire(p),
+      onRelease: (p, why) => release(p, why),
+      onError: (error) =>
+        emit({
+          type: 'error',
+          where: 'partition ownership',
+          message: error instanceof Error ? error.message : String(error),
+        }),
+    });
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    workerId: options.workerId,
+    actors,
+    owned: () => [...runners.keys()].sort((a, b) => a - b),
+    metrics: () => ({
+      actors: { ...actors.metrics },
+      resident: actors.residentCount,
+      partitions: Object.fromEntries([
+        ...[...finished.entries()].map(([p, m]) => [p, { ...m }] as const),
+        ...[...runners.entries()].map(([p, r]) => [p, { ...r.metrics }] as const),
+      ]),
+    }),
+    stop() {
+      stopping ??= (async () => {
+        if (ownership) await ownership.stop();
+        for (const p of [...runners.keys()]) await release(p, 'stopping');
+        await actors.passivateAll();
+      })();
+      return stopping;
+    },
+  };
+}

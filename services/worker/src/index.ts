@@ -1,0 +1,2 @@
+export { runWorker } from './run.js';
+export { readSettings, SETTINGS_DEFAULTS, SettingsError, type WorkerSettings } from './settings.js';
