@@ -80,6 +80,12 @@ export const RejectionCode = {
   UnknownType: 'unknown_type',
   /** Anything else the schema refuses: a missing field, a wrong type, a limit exceeded. */
   SchemaViolation: 'schema_violation',
+  /**
+   * Valid, but it cannot become part of a session history: a subject that does not carry the body's
+   * session key, a key too long for a subject, a record over the size limit, or an id another session's
+   * record already holds.
+   */
+  Unrecordable: 'unrecordable',
 } as const;
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
 

@@ -20,7 +20,14 @@
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '@threadline/clock';
-import { inboundPartitionFilter, keyedPartitionFilter, parseStoredSubject } from '@threadline/event-log';
+import {
+  InvalidRecordError,
+  inboundPartitionFilter,
+  keyedPartitionFilter,
+  parseStoredSubject,
+  RecordIdConflictError,
+  RecordTooLargeError,
+} from '@threadline/event-log';
 import {
   type AgentReplyV1,
   type ChatEventV1,
@@ -108,7 +115,10 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     if (inboundSubjectFor(event) !== subject) metrics.subjectMismatches += 1;
     const sessionKey = sessionKeyOf(event, options.inputs.config);
     const routed: RoutedChatV1 = { v: 1, type: 'chat.routed', sessionKey, event, inboundSeq: seq };
-    await js.publish(Subjects.routed(sessionKey), JSON.stringify(routed), { msgID: `routed:${event.id}` });
+    // Named by the inbound position, not the producer id: re-reading the same stored message after a
+    // crash is dropped by the keyed stream, while a producer id reused for another conversation still
+    // reaches its key, where the session stream's id check turns it into a dead letter, not a silent loss.
+    await js.publish(Subjects.routed(sessionKey), JSON.stringify(routed), { msgID: `routed:${seq}` });
     metrics.routed += 1;
   };
 
@@ -126,7 +136,7 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
           seq,
           subject,
           data,
-          RejectionCode.SchemaViolation,
+          RejectionCode.Unrecordable,
           `sessionKey ${JSON.stringify(routed.sessionKey)} does not belong on ${subject}`,
         );
       const at = options.clock.now();
@@ -160,7 +170,7 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
         seq,
         subject,
         data,
-        RejectionCode.SchemaViolation,
+        RejectionCode.Unrecordable,
         `sessionKey ${JSON.stringify(event.sessionKey)} does not belong on ${subject} (publish it on ${expected})`,
       );
     const at = options.clock.now();
@@ -171,6 +181,26 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     );
     options.onApplied?.(event.sessionKey);
     metrics.applied += 1;
+  };
+
+  /**
+   * Applies with the input's own errors turned into dead letters: an input the log can never store (its
+   * key cannot be a subject, its record is too large, its id belongs to another key's record) would
+   * otherwise be retried forever and block its partition. Everything else — transport errors, a broken
+   * chain — is the system's fault and is retried in place.
+   */
+  const applyOrDeadLetter = async (subject: string, seq: number, data: Uint8Array) => {
+    try {
+      await apply(subject, seq, data);
+    } catch (error) {
+      if (
+        error instanceof InvalidRecordError ||
+        error instanceof RecordTooLargeError ||
+        error instanceof RecordIdConflictError
+      )
+        return deadLetter('keyed', seq, subject, data, RejectionCode.Unrecordable, error.message);
+      throw error;
+    }
   };
 
   const readers = [
@@ -184,7 +214,7 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
       stream: StreamNames.keyed,
       filter: keyedPartitionFilter(partition),
       checkpointKey: `apply.${partition}`,
-      handle: apply,
+      handle: applyOrDeadLetter,
     }),
   ];
 

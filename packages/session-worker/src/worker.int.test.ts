@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SimulatedClock } from '@threadline/clock';
+import { driveSharedClock, followSharedClock, SimulatedClock } from '@threadline/clock';
 import { NatsSessionLog, parseStoredSubject, type SessionRecord, verifyChain } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
 import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
@@ -247,7 +247,8 @@ describe('session worker (real nats-server)', () => {
     await start();
     const js = jetstream(nc);
     const key = 'agent:main:telegram:direct:9';
-    const bad: { subject: string; data: Uint8Array; code: string }[] = [
+    // `seenOn`: where the worker refused it, when that is the routed event rather than the original.
+    const bad: { subject: string; data: Uint8Array; code: string; seenOn?: string }[] = [
       { subject: Subjects.inbound('telegram', '9'), data: encoder.encode('{not json'), code: 'invalid_json' },
       {
         subject: Subjects.inbound('telegram', '9'),
@@ -282,7 +283,23 @@ describe('session worker (real nats-server)', () => {
             at: T0,
           }),
         ),
-        code: 'schema_violation',
+        code: 'unrecordable',
+      },
+      {
+        // An explicit key that cannot be a subject once encoded (every `.` becomes `%2E`).
+        subject: Subjects.inbound('telegram', '9'),
+        data: encoder.encode(
+          JSON.stringify({ ...chat('telegram', '9', 0), id: 'long', sessionKey: '.'.repeat(1000) }),
+        ),
+        code: 'unrecordable',
+        seenOn: Subjects.routed(`agent:main:${'.'.repeat(1000)}`),
+      },
+      {
+        // A producer id reused for another conversation: it is another session's record id.
+        subject: Subjects.inbound('telegram', '10'),
+        data: encoder.encode(JSON.stringify(chat('telegram', '10', 0, { id: 'telegram:9:1' }))),
+        code: 'unrecordable',
+        seenOn: Subjects.routed('agent:main:telegram:direct:10'),
       },
       {
         subject: Subjects.control(key),
@@ -306,10 +323,19 @@ describe('session worker (real nats-server)', () => {
     expect(letters.map((l) => l.code).sort()).toEqual(bad.map((b) => b.code).sort());
     for (const letter of letters) {
       expect(letter.reason.length).toBeGreaterThan(0);
-      const original = bad.find((b) => b.subject === letter.subject && b.code === letter.code);
+      const original = bad.find((b) => (b.seenOn ?? b.subject) === letter.subject && b.code === letter.code);
       expect(original, `${letter.code} on ${letter.subject}`).toBeDefined();
-      if (!letter.truncated) expect(decodeBase64(letter.originalBase64)).toEqual(original?.data);
+      const bytes = decodeBase64(letter.originalBase64) as Uint8Array;
+      if (original?.seenOn) {
+        // Refused after routing: the letter holds the routed event, which holds the original chat event.
+        const routed = JSON.parse(new TextDecoder().decode(bytes));
+        expect(routed.event).toEqual(JSON.parse(new TextDecoder().decode(original.data)));
+        expect(routed.inboundSeq).toBeGreaterThan(0);
+      } else if (!letter.truncated) expect(bytes).toEqual(original?.data);
     }
+    const reasons = letters.filter((l) => l.code === 'unrecordable').map((l) => l.reason);
+    expect(reasons.join('\n')).toMatch(/longer than 2048/);
+    expect(reasons.join('\n')).toMatch(/chat:telegram:9:1/);
     expect((await history(nc, key)).map((r) => r.id)).toEqual(
       Array.from({ length: good }, (_, i) => `chat:telegram:9:${i + 1}`),
     );
@@ -347,6 +373,86 @@ describe('session worker (real nats-server)', () => {
     }
     // Rehydration used the snapshots: it folded no record that a snapshot already covered.
     expect(second.actors.metrics.recordsFolded).toBe(0);
+  });
+
+  it('rebalances partitions as workers join and leave, and every message is applied once, in order', async () => {
+    const js = jetstream(nc);
+    const peers = Array.from({ length: 6 }, (_, i) => `r${i}`);
+    let n = 0;
+    const publishRound = async () => {
+      n += 1;
+      for (const peer of peers) {
+        const event = chat('telegram', peer, n);
+        await js.publish(Subjects.inbound('telegram', peer), JSON.stringify(event), { msgID: event.id });
+      }
+    };
+    const first = await start();
+    await until(() => first.owned().length === PARTITIONS, 10_000, 'the first worker owning everything');
+    await publishRound();
+    await publishRound();
+
+    const second = await start();
+    await until(
+      () => second.owned().length > 0 && first.owned().length + second.owned().length === PARTITIONS,
+      15_000,
+      'the partitions split between two workers',
+    );
+    expect(first.owned().filter((p) => second.owned().includes(p))).toEqual([]);
+    await publishRound();
+    await publishRound();
+
+    await first.stop();
+    workers.splice(workers.indexOf(first), 1);
+    await until(() => second.owned().length === PARTITIONS, 15_000, 'the second worker taking over');
+    await publishRound();
+
+    for (const peer of peers) {
+      const key = `agent:main:telegram:direct:${peer}`;
+      await until(async () => (await history(nc, key)).length === n, 20_000, `all of ${key}`);
+      const records = await history(nc, key);
+      expect(records.map((r) => r.id)).toEqual(
+        Array.from({ length: n }, (_, i) => `chat:telegram:${peer}:${i + 1}`),
+      );
+      expect(verifyChain(records).ok).toBe(true);
+    }
+  });
+
+  it('runs on the shared simulated clock: a two-hour idle timeout ends the session end to end in seconds', async () => {
+    const shared = await followSharedClock(nc, { start: T0, key: 'idle-test' });
+    const driver = await driveSharedClock(nc, { start: T0, key: 'idle-test' });
+    try {
+      await start({ clock: shared.clock });
+      const js = jetstream(nc);
+      const key = 'agent:main:telegram:direct:55';
+      const send = async (n: number) => {
+        const event = chat('telegram', '55', n);
+        await js.publish(Subjects.inbound('telegram', '55'), JSON.stringify(event), { msgID: event.id });
+      };
+      await driver.set(T0);
+      await send(1);
+      await until(async () => (await history(nc, key)).length === 1, 20_000, 'the first record');
+      // 1 h 59 min later: still the same session.
+      await driver.advance(119 * 60_000);
+      await until(() => shared.clock.now() === T0 + 119 * 60_000, 5_000, 'the worker seeing the new time');
+      await send(2);
+      await until(async () => (await history(nc, key)).length === 2, 20_000, 'the second record');
+      // Two hours and one minute after that: stale, so the next message starts a new session.
+      await driver.advance(121 * 60_000);
+      await until(() => shared.clock.now() === T0 + 240 * 60_000, 5_000, 'the worker seeing the new time');
+      await send(3);
+      await until(async () => (await history(nc, key)).length === 3, 20_000, 'the third record');
+      const [first, second, third] = await history(nc, key);
+      const started = (r: typeof first) => r?.body.facts.find((f) => f.type === 'SessionStarted');
+      expect(second?.body.facts.map((f) => f.type)).toEqual(['MessageRecorded']);
+      expect(second?.body.input.at).toBe(T0 + 119 * 60_000);
+      const restarted = started(third);
+      expect(restarted).toMatchObject({ reason: 'idle', at: T0 + 240 * 60_000 });
+      expect(restarted?.type === 'SessionStarted' && restarted.previousSessionId).toBe(
+        started(first)?.type === 'SessionStarted' ? started(first)?.sessionId : 'missing',
+      );
+    } finally {
+      await shared.stop();
+    }
   });
 
   it('stores inputs by partition: one key in one partition, its families together', async () => {
