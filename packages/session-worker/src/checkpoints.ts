@@ -27,6 +27,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
 }
 
 export class KvCheckpointStore implements CheckpointStore {
+  private readonly revisions = new Map<string, { seq: number; revision: number }>();
   private constructor(private readonly kv: KV) {}
 
   static async open(
@@ -49,17 +50,31 @@ export class KvCheckpointStore implements CheckpointStore {
   }
 
   async set(name: string, seq: number): Promise<void> {
+    // The common case is one round trip: an update on the revision this process wrote last.
+    const known = this.revisions.get(name);
+    if (known !== undefined && known.seq < seq) {
+      try {
+        this.revisions.set(name, { seq, revision: await this.kv.update(name, String(seq), known.revision) });
+        return;
+      } catch {
+        this.revisions.delete(name); // someone else wrote it: look
+      }
+    }
     // Two readers of one partition (a hand-over overlapping for a moment) may race: keep the larger value.
-    for (let attempt = 0; attempt < 5; attempt++) {
+    // Every lost race means another write landed, so this ends once the stored value is at least `seq`.
+    for (;;) {
       const entry = await this.kv.get(name);
       const current = entry?.operation === 'PUT' ? Number(entry.string()) : 0;
       if (current >= seq) return;
       try {
-        if (entry) await this.kv.update(name, String(seq), entry.revision);
-        else await this.kv.create(name, String(seq));
+        const revision = entry
+          ? await this.kv.update(name, String(seq), entry.revision)
+          : await this.kv.create(name, String(seq));
+        this.revisions.set(name, { seq, revision });
         return;
-      } catch {
-        // Lost the race: look again.
+      } catch (error) {
+        // Lost the race (wrong last sequence): look again. Anything else is the caller's problem.
+        if (!/wrong last sequence|key exists/i.test((error as Error).message)) throw error;
       }
     }
   }

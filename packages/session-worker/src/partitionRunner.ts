@@ -57,6 +57,8 @@ export interface PartitionRunnerOptions {
   maxInboundBytes: number;
   /** Checkpoint after this many messages at the latest. Default 100. */
   checkpointEvery?: number;
+  /** And at least this often while there is unrecorded progress (ms). Default 250. */
+  checkpointIntervalMs?: number;
   /** Called for each input applied to a key of this partition (the worker tracks which keys it holds). */
   onApplied?: (sessionKey: string) => void;
   onDeadLetter?: (code: RejectionCode, reason: string, subject: string) => void;
@@ -80,6 +82,8 @@ export interface PartitionRunner {
 }
 
 const RETRY_BACKOFF_MS = [50, 200, 1_000, 2_000, 5_000];
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function startPartitionRunner(options: PartitionRunnerOptions): Promise<PartitionRunner> {
   const js = jetstream(options.nc);
@@ -113,7 +117,13 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     if (!verdict.ok) return deadLetter('inbound', seq, subject, data, verdict.code, verdict.reason);
     const event = verdict.event as ChatEventV1;
     if (inboundSubjectFor(event) !== subject) metrics.subjectMismatches += 1;
-    const sessionKey = sessionKeyOf(event, options.inputs.config);
+    let sessionKey: string;
+    try {
+      sessionKey = sessionKeyOf(event, options.inputs.config);
+      Subjects.routed(sessionKey); // a key that cannot be a subject token is refused here, not retried
+    } catch (error) {
+      return deadLetter('inbound', seq, subject, data, RejectionCode.Unrecordable, (error as Error).message);
+    }
     const routed: RoutedChatV1 = { v: 1, type: 'chat.routed', sessionKey, event, inboundSeq: seq };
     // Named by the inbound position, not the producer id: re-reading the same stored message after a
     // crash is dropped by the keyed stream, while a producer id reused for another conversation still
@@ -228,54 +238,92 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     },
   ) {
     const from = await options.checkpoints.get(reader.checkpointKey);
-    const consumer = await client.consumers.get(reader.stream, {
-      filter_subjects: [reader.filter],
-      opt_start_seq: from + 1,
-      inactive_threshold: 60_000,
-    });
-    const messages = await consumer.consume({ max_messages: 256, idle_heartbeat: 1_000, expires: 5_000 });
     let done = from;
     let saved = from;
     let sinceSave = 0;
+    let saving: Promise<void> | undefined;
     const every = options.checkpointEvery ?? 100;
-    const save = async () => {
-      if (done === saved) return;
-      const at = done;
-      sinceSave = 0;
-      await options.checkpoints.set(reader.checkpointKey, at);
-      saved = Math.max(saved, at);
-    };
-    const loop = (async () => {
-      for await (const m of messages) {
-        if (stopped) break;
-        const published = parseStoredSubject(m.subject)?.published ?? m.subject;
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await reader.handle(published, m.seq, m.data);
-            break;
-          } catch (error) {
-            options.onError?.(error, `${reader.checkpointKey} seq ${m.seq}`);
-            if (stopped) return;
-            metrics.retries += 1;
-            const delay = RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)] as number;
-            await new Promise((resolve) => setTimeout(resolve, delay));
-            if (stopped) return;
+    const save = (): Promise<void> => {
+      saving ??= (async () => {
+        try {
+          while (done > saved) {
+            const at = done;
+            sinceSave = 0;
+            await options.checkpoints.set(reader.checkpointKey, at);
+            saved = Math.max(saved, at);
           }
+        } finally {
+          saving = undefined;
         }
-        done = m.seq;
-        sinceSave += 1;
-        // Caught up, or enough done since the last checkpoint: record progress.
-        if (m.info.pending === 0 || sinceSave >= every) {
-          await save().catch((error) => options.onError?.(error, `checkpoint ${reader.checkpointKey}`));
+      })();
+      return saving;
+    };
+    const saveQuietly = () =>
+      save().catch((error) => options.onError?.(error, `checkpoint ${reader.checkpointKey}`));
+    // Progress is also recorded while the reader is quiet, so a restart after an idle spell re-reads nothing.
+    const flusher = setInterval(() => void saveQuietly(), options.checkpointIntervalMs ?? 250);
+    flusher.unref();
+
+    let consumerDelete: (() => Promise<unknown>) | undefined;
+    // One ordered consumer at a time, from just after the last processed message. If the consumer fails
+    // (a stream leader change it could not ride out, a deleted consumer), a new one resumes there.
+    const open = async () => {
+      const consumer = await client.consumers.get(reader.stream, {
+        filter_subjects: [reader.filter],
+        opt_start_seq: done + 1,
+        inactive_threshold: 60_000,
+      });
+      consumerDelete = () => consumer.delete();
+      return consumer.consume({ max_messages: 256, idle_heartbeat: 1_000, expires: 5_000 });
+    };
+    let current = await open();
+    const loop = (async () => {
+      for (let failures = 0; !stopped; ) {
+        try {
+          for await (const m of current) {
+            if (stopped) return;
+            failures = 0;
+            const published = parseStoredSubject(m.subject)?.published ?? m.subject;
+            for (let attempt = 0; ; attempt++) {
+              try {
+                await reader.handle(published, m.seq, m.data);
+                break;
+              } catch (error) {
+                options.onError?.(error, `${reader.checkpointKey} seq ${m.seq}`);
+                if (stopped) return;
+                metrics.retries += 1;
+                await sleep(RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)] as number);
+                if (stopped) return;
+              }
+            }
+            done = m.seq;
+            sinceSave += 1;
+            if (sinceSave >= every) await saveQuietly();
+          }
+          if (stopped) return;
+          throw new Error('the consumer ended');
+        } catch (error) {
+          if (stopped) return;
+          options.onError?.(error, `${reader.checkpointKey} reader`);
+          metrics.retries += 1;
+          await sleep(RETRY_BACKOFF_MS[Math.min(failures++, RETRY_BACKOFF_MS.length - 1)] as number);
+          if (stopped) return;
+          await consumerDelete?.().catch(() => {});
+          try {
+            current = await open();
+          } catch (reopen) {
+            options.onError?.(reopen, `${reader.checkpointKey} reopen`);
+          }
         }
       }
     })();
     return {
       async stop() {
-        await messages.close();
+        clearInterval(flusher);
+        await current.close();
         await loop;
         await save();
-        await consumer.delete().catch(() => {});
+        await consumerDelete?.().catch(() => {});
       },
     };
   }
