@@ -29,6 +29,11 @@ export interface SessionWorkerOptions {
   maxResident: number;
   /** Byte cap of one inbound message; larger ones are dead-lettered. */
   maxInboundBytes: number;
+  /**
+   * The IANA zone daily boundaries use when the config names none. Default: this host's zone, resolved
+   * once at start and written into every recorded rule — so a replay on a host in another zone decides
+   * the same, and the clock arithmetic never asks the runtime for its zone again.
+   */
   hostTimeZone?: string;
   leaseTtlMs?: number;
   heartbeatMs?: number;
@@ -65,6 +70,7 @@ export interface SessionWorker {
 
 export async function startSessionWorker(options: SessionWorkerOptions): Promise<SessionWorker> {
   const { nc, config, clock } = options;
+  const hostTimeZone = options.hostTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const emit = options.onEvent ?? (() => {});
   await provisionStreams(
     await jetstreamManager(nc),
@@ -108,10 +114,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
         actors,
         checkpoints,
         clock,
-        inputs: {
-          config,
-          ...(options.hostTimeZone === undefined ? {} : { hostTimeZone: options.hostTimeZone }),
-        },
+        inputs: { config, hostTimeZone },
         maxInboundBytes: options.maxInboundBytes,
         onApplied: (key) => {
           keyPartition.set(key, partition);
