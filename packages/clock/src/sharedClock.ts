@@ -1,9 +1,10 @@
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { BucketNames } from '@threadline/protocol';
 import { SimulatedClock } from './clock.js';
 
 /** The KV bucket and key the shared test clock lives in. */
-export const SHARED_CLOCK_BUCKET = 'threadline-test-clock';
+export const SHARED_CLOCK_BUCKET = BucketNames.testClock;
 export const SHARED_CLOCK_KEY = 'now';
 
 export interface SharedClockOptions {

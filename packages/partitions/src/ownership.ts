@@ -19,12 +19,13 @@ import { JetStreamApiCodes, StorageType } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Clock, SystemClock } from '@threadline/clock';
+import { BucketNames } from '@threadline/protocol';
 import { rendezvousOwner } from './rendezvous.js';
 
 /** Default name of the lease bucket (one key `p<partition>` per partition). */
-export const LEASE_BUCKET = 'threadline-leases';
+export const LEASE_BUCKET = BucketNames.leases;
 /** Default name of the worker registry bucket (one key per live worker id). */
-export const REGISTRY_BUCKET = 'threadline-workers';
+export const REGISTRY_BUCKET = BucketNames.workers;
 
 /** Why a partition stopped being served. */
 export type ReleaseReason = 'rebalanced' | 'lost' | 'stopping';

@@ -48,7 +48,7 @@ export {
   type ServerVersion,
   type ServerVersionVerdict,
 } from './serverVersion.js';
-export { StreamNames, SUBJECT_ROOT, Subjects } from './subjects.js';
+export { BucketNames, StreamNames, SUBJECT_ROOT, Subjects } from './subjects.js';
 export {
   decodeSubjectToken,
   encodeSubjectToken,

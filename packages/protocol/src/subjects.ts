@@ -69,3 +69,21 @@ export const StreamNames = {
   /** Rejected input. */
   deadLetters: 'THREADLINE_DEAD_LETTERS',
 } as const;
+
+/**
+ * Threadline's KV buckets (each is a JetStream stream `KV_<name>`), in one place beside the streams. Who
+ * creates each: the worker (snapshots, checkpoints), partition ownership (leases, workers), tests and the
+ * local stack in test mode (testClock).
+ */
+export const BucketNames = {
+  /** Passivated session actors, one entry per key (named by the key's SHA-256). */
+  snapshots: 'threadline-snapshots',
+  /** Each partition reader's last fully processed stream sequence (`route.<p>`, `apply.<p>`). */
+  checkpoints: 'threadline-checkpoints',
+  /** Partition leases (`p<n>`), with a bucket TTL: an unrenewed lease lapses. */
+  leases: 'threadline-leases',
+  /** Live workers, with a bucket TTL: a worker that stops heartbeating drops out. */
+  workers: 'threadline-workers',
+  /** The shared simulated clock of test mode. */
+  testClock: 'threadline-test-clock',
+} as const;

@@ -6,6 +6,7 @@
  */
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { BucketNames } from '@threadline/protocol';
 
 export interface CheckpointStore {
   /** The checkpoint, 0 when none was written. */
@@ -14,7 +15,7 @@ export interface CheckpointStore {
   set(name: string, seq: number): Promise<void>;
 }
 
-export const CHECKPOINT_BUCKET = 'threadline-checkpoints';
+export const CHECKPOINT_BUCKET = BucketNames.checkpoints;
 
 export class MemoryCheckpointStore implements CheckpointStore {
   readonly values = new Map<string, number>();

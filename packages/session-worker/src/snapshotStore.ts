@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { canonicalJson } from '@threadline/event-log';
+import { BucketNames } from '@threadline/protocol';
 import { parseSnapshot, SnapshotVersionError } from '@threadline/session-core';
 import type { KeyState } from './keyState.js';
 
@@ -17,7 +18,7 @@ export interface SnapshotStore {
   put(state: KeyState): Promise<void>;
 }
 
-export const SNAPSHOT_BUCKET = 'threadline-snapshots';
+export const SNAPSHOT_BUCKET = BucketNames.snapshots;
 
 /** KV keys allow few characters; session keys hold anything, so the entry is named by the key's hash. */
 export function snapshotEntryName(sessionKey: string): string {
