@@ -68,7 +68,9 @@ export interface PartitionRunnerOptions {
 export interface PartitionMetrics {
   routed: number;
   applied: number;
+  /** Dead letters written, in all and by rejection code. */
   deadLettered: number;
+  deadLettersByCode: Partial<Record<RejectionCode, number>>;
   retries: number;
   /** Chat events whose subject was not the one their body implies (applied; ordering may suffer). */
   subjectMismatches: number;
@@ -91,6 +93,7 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     routed: 0,
     applied: 0,
     deadLettered: 0,
+    deadLettersByCode: {},
     retries: 0,
     subjectMismatches: 0,
   };
@@ -109,6 +112,7 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     // One dead letter per stored message, however often it is read again.
     await js.publish(deadLetterSubjectFor(letter), JSON.stringify(letter), { msgID: `dlq:${stream}:${seq}` });
     metrics.deadLettered += 1;
+    metrics.deadLettersByCode[code] = (metrics.deadLettersByCode[code] ?? 0) + 1;
     options.onDeadLetter?.(code, reason, subject);
   };
 

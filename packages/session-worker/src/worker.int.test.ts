@@ -244,7 +244,7 @@ describe('session worker (real nats-server)', () => {
   });
 
   it('dead-letters a corpus of bad inputs with their reasons while every good message between them is applied', async () => {
-    await start();
+    const worker = await start();
     const js = jetstream(nc);
     const key = 'agent:main:telegram:direct:9';
     // `seenOn`: where the worker refused it, when that is the routed event rather than the original.
@@ -321,6 +321,14 @@ describe('session worker (real nats-server)', () => {
     await until(async () => (await deadLetters(nc)).length === bad.length, 20_000, 'every dead letter');
     const letters = await deadLetters(nc);
     expect(letters.map((l) => l.code).sort()).toEqual(bad.map((b) => b.code).sort());
+    // Counted, by code, across the worker's partitions.
+    const counted: Record<string, number> = {};
+    for (const m of Object.values(worker.metrics().partitions))
+      for (const [code, n] of Object.entries(m.deadLettersByCode))
+        counted[code] = (counted[code] ?? 0) + (n ?? 0);
+    const expected: Record<string, number> = {};
+    for (const b of bad) expected[b.code] = (expected[b.code] ?? 0) + 1;
+    expect(counted).toEqual(expected);
     for (const letter of letters) {
       expect(letter.reason.length).toBeGreaterThan(0);
       const original = bad.find((b) => (b.seenOn ?? b.subject) === letter.subject && b.code === letter.code);

@@ -173,7 +173,9 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
       resident: actors.residentCount,
       partitions: Object.fromEntries([
         ...[...finished.entries()].map(([p, m]) => [p, { ...m }] as const),
-        ...[...runners.entries()].map(([p, r]) => [p, { ...r.metrics }] as const),
+        ...[...runners.entries()].map(
+          ([p, r]) => [p, { ...r.metrics, deadLettersByCode: { ...r.metrics.deadLettersByCode } }] as const,
+        ),
       ]),
     }),
     stop() {
