@@ -60,11 +60,16 @@ export interface SessionActorsMetrics {
   recordsFolded: number;
   passivations: number;
   divergences: number;
+  /** Snapshot writes that failed (the key is then rehydrated from an older snapshot plus the log). */
+  snapshotFailures: number;
+  /** The most keys ever resident at once. */
   maxResidentSeen: number;
 }
 
 export class SessionActors {
   readonly #resident = new Map<string, KeyState>();
+  /** Keys evicted whose snapshot write has not landed yet. */
+  readonly #passivating = new Map<string, { state: KeyState; dirty: boolean }>();
   /** Keys whose resident state differs from the stored snapshot. */
   readonly #dirty = new Set<string>();
   readonly #options: SessionActorsOptions;
@@ -78,6 +83,7 @@ export class SessionActors {
     recordsFolded: 0,
     passivations: 0,
     divergences: 0,
+    snapshotFailures: 0,
     maxResidentSeen: 0,
   };
 
@@ -162,6 +168,12 @@ export class SessionActors {
       this.#resident.set(sessionKey, resident);
       return resident;
     }
+    // Being written to the snapshot store right now: the state in hand is the newest there is.
+    const leaving = this.#passivating.get(sessionKey);
+    if (leaving) {
+      await this.#keep(leaving.state, leaving.dirty);
+      return leaving.state;
+    }
     this.metrics.loads += 1;
     const stored = await this.#options.snapshots.get(sessionKey);
     let state = stored ?? emptyKeyState(sessionKey);
@@ -183,45 +195,64 @@ export class SessionActors {
 
   /** Writes every resident key's state to the snapshot store and empties the cache (graceful stop, hand-over). */
   async passivateAll(): Promise<void> {
-    for (const key of [...this.#resident.keys()]) await this.#passivate(key);
+    await Promise.all([...this.#resident.keys()].map((key) => this.#evict(key)));
   }
 
-  /** Drops resident keys for which `belongs` is false, passivating them first (a partition was released). */
+  /** Passivates the resident keys `predicate` selects (a partition was released). */
   async passivateWhere(predicate: (sessionKey: string) => boolean): Promise<void> {
-    for (const key of [...this.#resident.keys()]) if (predicate(key)) await this.#passivate(key);
+    await Promise.all([...this.#resident.keys()].filter(predicate).map((key) => this.#evict(key)));
   }
 
+  /**
+   * Makes `state` the key's resident state. The cache never holds more than `maxResident` keys, not even
+   * for a moment while several partitions insert at once: room is made (synchronously) before a new key
+   * goes in, and the snapshot writes of what was evicted are awaited afterwards.
+   */
   async #keep(state: KeyState, dirty = true): Promise<void> {
     const key = state.sessionKey;
-    this.#resident.delete(key);
+    const writes: Promise<void>[] = [];
+    if (this.#resident.has(key)) this.#resident.delete(key);
+    else {
+      while (this.#resident.size >= this.#options.maxResident) {
+        writes.push(this.#evict(this.#resident.keys().next().value as string));
+      }
+    }
     this.#resident.set(key, state);
     if (dirty) this.#dirty.add(key);
-    // Only an active (or compacting) session stays resident; a quiet or ended one waits in the store.
-    if (state.snapshot.state === 'idle' || state.snapshot.state === 'expired') {
-      await this.#passivate(key);
-    }
-    while (this.#resident.size > this.#options.maxResident) {
-      const oldest = this.#resident.keys().next().value as string;
-      await this.#passivate(oldest);
-    }
     this.metrics.maxResidentSeen = Math.max(this.metrics.maxResidentSeen, this.#resident.size);
+    // Only an active (or compacting) session stays resident; a quiet or ended one waits in the store.
+    if (state.snapshot.state === 'idle' || state.snapshot.state === 'expired') writes.push(this.#evict(key));
+    await Promise.all(writes);
   }
 
-  async #passivate(sessionKey: string): Promise<void> {
+  /**
+   * Drops the key from memory now and writes its state to the snapshot store if it changed since it was
+   * loaded. Until the write lands the state stays reachable (a load meanwhile takes it back). A failed
+   * write is counted, not thrown: the snapshot is a shortcut, and the log still holds everything.
+   */
+  #evict(sessionKey: string): Promise<void> {
     const state = this.#resident.get(sessionKey);
-    if (!state) return;
-    if (this.#dirty.has(sessionKey)) await this.#options.snapshots.put(state);
-    // Partitions are served concurrently: the key's own reader may have applied an input while the
-    // snapshot was being written. Then the resident state is newer than the stored one — keep it.
-    if (this.#resident.get(sessionKey) !== state) return;
-    this.#dirty.delete(sessionKey);
+    if (!state) return Promise.resolve();
     this.#resident.delete(sessionKey);
     this.metrics.passivations += 1;
+    if (!this.#dirty.delete(sessionKey)) return Promise.resolve();
+    const entry = { state, dirty: true };
+    this.#passivating.set(sessionKey, entry);
+    return this.#options.snapshots.put(state).then(
+      () => {
+        if (this.#passivating.get(sessionKey) === entry) this.#passivating.delete(sessionKey);
+      },
+      () => {
+        this.metrics.snapshotFailures += 1;
+        if (this.#passivating.get(sessionKey) === entry) this.#passivating.delete(sessionKey);
+      },
+    );
   }
 
   #forget(sessionKey: string): void {
     this.#resident.delete(sessionKey);
     this.#dirty.delete(sessionKey);
+    this.#passivating.delete(sessionKey);
   }
 
   #count(kind: Exclude<Verdict['kind'], 'record'>): void {
