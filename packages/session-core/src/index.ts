@@ -90,6 +90,7 @@ export {
   type InboundMessage,
   initialSessionContext,
   type LifecycleRules,
+  MAX_DM_SENDERS,
   type OutboundReply,
   type ResetRequested,
   SESSION_MACHINE_VERSION,

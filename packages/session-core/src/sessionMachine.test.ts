@@ -531,3 +531,56 @@ describe('snapshots', () => {
     expect(() => decide({ ...snapshot, machineVersion: 999 }, msg(T0 + 1))).toThrow(/machine version 999/);
   });
 });
+
+describe('privacy: a shared DM session (spec §6, Beyond)', () => {
+  const alice = { id: 'telegram:alice', authorized: true };
+  const bob = { id: 'whatsapp:bob', authorized: true };
+  const dm = (at: number, sender: InboundMessage['sender'], extra: Partial<InboundMessage> = {}) =>
+    msg(at, 'hi', { sender, sharedDm: true, ...extra });
+
+  it('given Alice in the shared session, when Bob writes, then one warning names both and is kept on the session', () => {
+    const d = given(dm(T0, alice), dm(T0 + MIN, alice)).when(dm(T0 + 2 * MIN, bob));
+    expect(factTypes(d)).toEqual(['MessageRecorded', 'PrivacyWarning']);
+    expect(d.facts[1]).toMatchObject({
+      kind: 'shared-dm',
+      senderIds: ['telegram:alice', 'whatsapp:bob'],
+      recommendation: 'per-channel-peer',
+      at: T0 + 2 * MIN,
+    });
+    expect(d.snapshot.context.privacyWarning).toEqual({
+      at: T0 + 2 * MIN,
+      senderIds: ['telegram:alice', 'whatsapp:bob'],
+    });
+  });
+
+  it('given the warning, when a third person or the same people write again, then no second warning', () => {
+    const carol = { id: 'discord:carol' };
+    const d = given(dm(T0, alice), dm(T0 + MIN, bob)).when(dm(T0 + 2 * MIN, carol));
+    expect(factTypes(d)).toEqual(['MessageRecorded']);
+    expect(d.snapshot.context.dmSenders).toEqual(['telegram:alice', 'whatsapp:bob', 'discord:carol']);
+  });
+
+  it('given one person only, or messages not in a shared DM, or system turns, then no warning', () => {
+    expect(factTypes(given(dm(T0, alice)).when(dm(T0 + MIN, alice)))).toEqual(['MessageRecorded']);
+    expect(
+      factTypes(given(msg(T0, 'x', { sender: alice })).when(msg(T0 + MIN, 'y', { sender: bob }))),
+    ).toEqual(['MessageRecorded']);
+    const heartbeat = dm(T0 + MIN, { id: 'system' }, { provider: 'heartbeat' });
+    expect(factTypes(given(dm(T0, alice)).when(heartbeat))).not.toContain('PrivacyWarning');
+  });
+
+  it('given a warned session, when it is reset, then the new session starts without senders or warning', () => {
+    const reset = cmd(
+      T0 + 3 * MIN,
+      { kind: 'reset', trigger: '/new', rest: '' },
+      { sender: alice, sharedDm: true },
+    );
+    const d = given(dm(T0, alice), dm(T0 + MIN, bob)).when(reset);
+    expect(d.snapshot.context.privacyWarning).toBeNull();
+    expect(d.snapshot.context.dmSenders.length).toBeLessThanOrEqual(1);
+    // The reset turn itself is not a message of the new session: Bob is its first person, Alice its second.
+    const after = given(dm(T0, alice), dm(T0 + MIN, bob), reset, dm(T0 + 4 * MIN, bob));
+    expect(factTypes(after.when(dm(T0 + 5 * MIN, bob)))).toEqual(['MessageRecorded']);
+    expect(factTypes(after.when(dm(T0 + 5 * MIN, alice)))).toEqual(['MessageRecorded', 'PrivacyWarning']);
+  });
+});

@@ -30,7 +30,7 @@ import { evaluateFreshness, nextExpiryAt } from './freshness.js';
 import type { ResetPolicy } from './types.js';
 
 /** Bumped whenever the context shape or the meaning of a state changes; stamped into every snapshot. */
-export const SESSION_MACHINE_VERSION = 1;
+export const SESSION_MACHINE_VERSION = 2;
 
 // ───────────────────────────── inputs ─────────────────────────────
 
@@ -70,6 +70,11 @@ export interface InboundMessage {
   rules: LifecycleRules;
   /** The id a session started by this message gets. Supplied by the host so that replay is deterministic. */
   newSessionId: string;
+  /**
+   * A direct message routed to a session that every DM shares (`dmScope: main`), as the host resolved
+   * it. Beyond (spec §6): the second distinct person in such a session raises a privacy warning.
+   */
+  sharedDm?: boolean;
 }
 
 export interface OutboundReply {
@@ -199,7 +204,14 @@ export interface SessionContext {
   autoCompactFloor: number | null;
   /** Inputs that arrived while compacting, applied in order afterwards. */
   pending: (InboundMessage | OutboundReply)[];
+  /** Distinct senders of shared-DM messages in this session (the first {@link MAX_DM_SENDERS}). */
+  dmSenders: string[];
+  /** Beyond (spec §6): set when a second person's DM landed in this shared session. */
+  privacyWarning: { at: number; senderIds: string[] } | null;
 }
+
+/** How many distinct shared-DM senders a session remembers (enough to warn; bounded for hostile input). */
+export const MAX_DM_SENDERS = 32;
 
 export function initialSessionContext(): SessionContext {
   return {
@@ -222,6 +234,8 @@ export function initialSessionContext(): SessionContext {
     compaction: null,
     autoCompactFloor: null,
     pending: [],
+    dmSenders: [],
+    privacyWarning: null,
   };
 }
 
@@ -282,7 +296,19 @@ export type SessionFact =
       tokensAfter: number;
       compactionCount: number;
     }
-  | { type: 'CompactionFailed'; at: number; sessionId: string; compactionId: string; reason: string };
+  | { type: 'CompactionFailed'; at: number; sessionId: string; compactionId: string; reason: string }
+  /**
+   * Beyond (spec §6): a second distinct person's DM landed in a session all DMs share, so each one's
+   * messages are context for the other's. Recorded once per session; the isolated scope is the fix.
+   */
+  | {
+      type: 'PrivacyWarning';
+      at: number;
+      sessionId: string;
+      kind: 'shared-dm';
+      senderIds: string[];
+      recommendation: 'per-channel-peer';
+    };
 
 export type CommandAnswer =
   | { kind: 'status' }
@@ -465,6 +491,9 @@ class Step {
       d.messageCount = 0;
       d.compaction = null;
       d.autoCompactFloor = null;
+      // A new session's context holds nobody's messages yet.
+      d.dmSenders = [];
+      d.privacyWarning = null;
     });
     this.fact({
       type: 'SessionStarted',
@@ -515,6 +544,32 @@ function tokensOf(value: number | undefined): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
 }
 
+/**
+ * Remembers who wrote in a shared DM session, and the first time a second person does, records the
+ * privacy warning (spec §6, Beyond).
+ */
+function noteSharedDmSender(step: Step, senderId: string, at: number): void {
+  const known = step.ctx.dmSenders;
+  if (known.includes(senderId) || known.length >= MAX_DM_SENDERS) return;
+  const first = known[0];
+  step.update((d) => {
+    d.dmSenders.push(senderId);
+  });
+  if (first === undefined || step.ctx.privacyWarning !== null) return;
+  const senderIds = [first, senderId];
+  step.update((d) => {
+    d.privacyWarning = { at, senderIds };
+  });
+  step.fact({
+    type: 'PrivacyWarning',
+    at,
+    sessionId: step.ctx.sessionId as string,
+    kind: 'shared-dm',
+    senderIds,
+    recommendation: 'per-channel-peer',
+  });
+}
+
 /** Applies a non-system inbound message or a reply to a live (fresh) session. */
 function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
   const sessionId = step.ctx.sessionId as string;
@@ -539,6 +594,7 @@ function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
       ...(event.command ? { command: event.command.kind } : {}),
       ...(tokens ? { tokens } : {}),
     });
+    if (event.sharedDm) noteSharedDmSender(step, event.sender.id, event.at);
   } else {
     const tokens = tokensOf(event.tokens);
     step.update((d) => {

@@ -10,6 +10,7 @@ export {
   controlInput,
   deterministicUuid,
   type InputContext,
+  isSharedDm,
   replyInput,
   sessionKeyOf,
   type WorkItem,

@@ -109,8 +109,19 @@ export function chatInput(sessionKey: string, event: ChatEventV1, at: number, ct
       command,
       rules: rulesFor(sessionKey, event, ctx),
       newSessionId: deterministicUuid(`${sessionKey}\n${inputId}`),
+      ...(isSharedDm(event, ctx.config) ? { sharedDm: true } : {}),
     },
   };
+}
+
+/**
+ * A DM that lands in the one session every DM shares: `dmScope: main` (the default) routes every direct
+ * peer without an explicit key to the main key (spec §1.2), so each person's messages are context for
+ * the others'. The session machine warns when a second person appears (spec §6).
+ */
+export function isSharedDm(event: ChatEventV1, config: ThreadlineConfig): boolean {
+  const direct = event.peer.kind === 'direct' || event.peer.kind === 'dm';
+  return direct && event.sessionKey === undefined && (config.session.dmScope ?? 'main') === 'main';
 }
 
 /** An agent reply as a `reply.outbound` decided at `at` (receipt time, as for chat events). */

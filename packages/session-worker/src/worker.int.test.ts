@@ -190,6 +190,39 @@ describe('session worker (real nats-server)', () => {
     expect(verifyChain(await history(nc, aliceKey)).ok).toBe(true);
   });
 
+  it('under dmScope main, Alice and Bob share one session and the privacy warning is recorded in it', async () => {
+    await start({ config: parseConfig({}).config }); // dmScope defaults to main
+    const js = jetstream(nc);
+    const alice = chat('telegram', 'alice', 1, { sender: { id: 'alice' } });
+    const bob = chat('whatsapp', 'bob', 1, { sender: { id: 'bob' } });
+    await js.publish(Subjects.inbound('telegram', 'alice'), JSON.stringify(alice), { msgID: alice.id });
+    const key = 'agent:main:main';
+    await until(async () => (await history(nc, key)).length === 1, 20_000, "alice's record");
+    await js.publish(Subjects.inbound('whatsapp', 'bob'), JSON.stringify(bob), { msgID: bob.id });
+    await until(async () => (await history(nc, key)).length === 2, 20_000, "bob's record");
+    const [first, second] = await history(nc, key);
+    expect(first?.body.facts.map((f) => f.type)).toEqual(['SessionStarted', 'MessageRecorded']);
+    expect(second?.body.facts.map((f) => f.type)).toEqual(['MessageRecorded', 'PrivacyWarning']);
+    expect(second?.body.facts[1]).toMatchObject({ senderIds: ['alice', 'bob'], kind: 'shared-dm' });
+  });
+
+  it('under per-channel-peer, the same two people get two sessions and no warning', async () => {
+    await start();
+    const js = jetstream(nc);
+    for (const [channel, person] of [
+      ['telegram', 'alice'],
+      ['whatsapp', 'bob'],
+    ] as const) {
+      const event = chat(channel, person, 1, { sender: { id: person } });
+      await js.publish(Subjects.inbound(channel, person), JSON.stringify(event), { msgID: event.id });
+    }
+    for (const key of ['agent:main:telegram:direct:alice', 'agent:main:whatsapp:direct:bob']) {
+      await until(async () => (await history(nc, key)).length === 1, 20_000, key);
+      const facts = (await history(nc, key)).flatMap((r) => r.body.facts.map((f) => f.type));
+      expect(facts).not.toContain('PrivacyWarning');
+    }
+  });
+
   it('applies a producer id seen twice once, whether or not the publisher set Nats-Msg-Id', async () => {
     await start();
     const js = jetstream(nc);
