@@ -30,6 +30,11 @@ export interface InputContext {
   config: ThreadlineConfig;
   /** The worker's IANA zone, for daily boundaries when the config names none. */
   hostTimeZone?: string;
+  /**
+   * Counts the tokens of a text the producer sent without a count (a real tokenizer, see
+   * `@threadline/tokens`). The count is recorded with the input, so a replay never re-counts.
+   */
+  countTokens?: (text: string) => number;
 }
 
 /** The session key of a chat event: dmScope, identity links, threads, an explicit key (spec §1). */
@@ -105,7 +110,7 @@ export function chatInput(sessionKey: string, event: ChatEventV1, at: number, ct
         owner: event.sender.isOwner === true,
         authorized: event.sender.isAuthorized === true,
       },
-      ...(event.tokens === undefined ? {} : { tokens: event.tokens }),
+      ...tokensOf(event.tokens, event.text, ctx),
       command,
       rules: rulesFor(sessionKey, event, ctx),
       newSessionId: deterministicUuid(`${sessionKey}\n${inputId}`),
@@ -124,8 +129,19 @@ export function isSharedDm(event: ChatEventV1, config: ThreadlineConfig): boolea
   return direct && event.sessionKey === undefined && (config.session.dmScope ?? 'main') === 'main';
 }
 
+/** The producer's count when it sent one, else the tokenizer's, else none. */
+function tokensOf(
+  given: number | undefined,
+  text: string,
+  ctx: InputContext | undefined,
+): { tokens?: number } {
+  if (given !== undefined) return { tokens: given };
+  if (ctx?.countTokens === undefined || text.length === 0) return {};
+  return { tokens: ctx.countTokens(text) };
+}
+
 /** An agent reply as a `reply.outbound` decided at `at` (receipt time, as for chat events). */
-export function replyInput(reply: AgentReplyV1, at: number): WorkItem {
+export function replyInput(reply: AgentReplyV1, at: number, ctx?: InputContext): WorkItem {
   const inputId = `reply:${reply.id}`;
   return {
     sessionKey: reply.sessionKey,
@@ -137,7 +153,7 @@ export function replyInput(reply: AgentReplyV1, at: number): WorkItem {
       replyId: reply.id,
       at,
       text: reply.text,
-      ...(reply.tokens === undefined ? {} : { tokens: reply.tokens }),
+      ...tokensOf(reply.tokens, reply.text, ctx),
       ...(reply.usage === undefined ? {} : { usage: reply.usage }),
       ...(reply.system === undefined ? {} : { system: reply.system }),
     },

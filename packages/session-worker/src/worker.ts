@@ -11,6 +11,7 @@ import { NatsSessionLog, provisionStreams, type SessionLog, threadlineStreams } 
 import { type PartitionOwnership, startPartitionOwnership } from '@threadline/partitions';
 import type { RejectionCode } from '@threadline/protocol';
 import type { ThreadlineConfig } from '@threadline/session-core';
+import { type TokenizerName, tokenCounter } from '@threadline/tokens';
 import { type CheckpointStore, KvCheckpointStore } from './checkpoints.js';
 import { type PartitionMetrics, type PartitionRunner, startPartitionRunner } from './partitionRunner.js';
 import { SessionActors, type SessionActorsMetrics } from './sessionActors.js';
@@ -35,6 +36,8 @@ export interface SessionWorkerOptions {
    * the same, and the clock arithmetic never asks the runtime for its zone again.
    */
   hostTimeZone?: string;
+  /** Counts the tokens of messages sent without a count. Default `o200k_base`. */
+  tokenizer?: TokenizerName;
   leaseTtlMs?: number;
   heartbeatMs?: number;
   /**
@@ -71,6 +74,8 @@ export interface SessionWorker {
 export async function startSessionWorker(options: SessionWorkerOptions): Promise<SessionWorker> {
   const { nc, config, clock } = options;
   const hostTimeZone = options.hostTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const counter = tokenCounter(options.tokenizer);
+  const countTokens = (text: string) => counter.count(text);
   const emit = options.onEvent ?? (() => {});
   await provisionStreams(
     await jetstreamManager(nc),
@@ -114,7 +119,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
         actors,
         checkpoints,
         clock,
-        inputs: { config, hostTimeZone },
+        inputs: { config, hostTimeZone, countTokens },
         maxInboundBytes: options.maxInboundBytes,
         onApplied: (key) => {
           keyPartition.set(key, partition);

@@ -1,0 +1,72 @@
+import type { ChatEventV1 } from '@threadline/protocol';
+import { parseConfig } from '@threadline/session-core';
+import { tokenCounter } from '@threadline/tokens';
+import { describe, expect, it } from 'vitest';
+import { chatInput, deterministicUuid, type InputContext, isSharedDm, replyInput } from './inputs.js';
+
+const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
+const counter = tokenCounter();
+const ctx: InputContext = {
+  config: parseConfig({}).config,
+  hostTimeZone: 'Europe/Berlin',
+  countTokens: (text) => counter.count(text),
+};
+const event = (extra: Partial<ChatEventV1> = {}): ChatEventV1 => ({
+  v: 1,
+  type: 'chat.message',
+  id: 'tg:1',
+  channel: 'telegram',
+  chatType: 'direct',
+  peer: { kind: 'direct', id: '42' },
+  sender: { id: '42', isAuthorized: true },
+  text: 'Wie wird das Wetter morgen in Berlin?',
+  at: T0,
+  ...extra,
+});
+
+describe('inputs', () => {
+  it('given no token count from the adapter, when the input is made, then the tokenizer counts the text', () => {
+    const item = chatInput('agent:main:main', event(), T0, ctx);
+    expect(item.input.type === 'message.inbound' && item.input.tokens).toBe(counter.count(event().text));
+    expect(counter.count(event().text)).not.toBe(Math.ceil(event().text.length / 4));
+  });
+
+  it("given the adapter's count, when the input is made, then it is kept", () => {
+    const item = chatInput('agent:main:main', event({ tokens: 99 }), T0, ctx);
+    expect(item.input.type === 'message.inbound' && item.input.tokens).toBe(99);
+  });
+
+  it('counts reply text the agent sent without a count', () => {
+    const reply = replyInput(
+      { v: 1, type: 'agent.reply', id: 'r1', sessionKey: 'k', text: 'Sonnig, 12 Grad.', at: T0 },
+      T0,
+      ctx,
+    );
+    expect(reply.input.type === 'reply.outbound' && reply.input.tokens).toBe(
+      counter.count('Sonnig, 12 Grad.'),
+    );
+  });
+
+  it('records the host zone in the rules when the config names none, so a replay elsewhere decides the same', () => {
+    const item = chatInput('agent:main:main', event(), T0, ctx);
+    expect(item.input.type === 'message.inbound' && item.input.rules.timeZone).toBe('Europe/Berlin');
+  });
+
+  it('marks DMs of a shared main session, and nothing else', () => {
+    const main = parseConfig({}).config;
+    const isolated = parseConfig({ session: { dmScope: 'per-channel-peer' } }).config;
+    expect(isSharedDm(event(), main)).toBe(true);
+    expect(isSharedDm(event({ peer: { kind: 'dm', id: 7 } }), main)).toBe(true);
+    expect(isSharedDm(event(), isolated)).toBe(false);
+    expect(isSharedDm(event({ chatType: 'group', peer: { kind: 'group', id: 'g' } }), main)).toBe(false);
+    expect(isSharedDm(event({ sessionKey: 'cron:nightly' }), main)).toBe(false);
+  });
+
+  it('derives session ids that are stable per seed and shaped like UUIDs', () => {
+    expect(deterministicUuid('a')).toBe(deterministicUuid('a'));
+    expect(deterministicUuid('a')).not.toBe(deterministicUuid('b'));
+    expect(deterministicUuid('a')).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+  });
+});
