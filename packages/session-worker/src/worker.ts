@@ -141,7 +141,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
       if (!runner) return;
       runners.delete(partition);
       await runner.stop();
-      finished.set(partition, runner.metrics);
+      finished.set(partition, addMetrics(finished.get(partition), runner.metrics));
       await actors.passivateWhere((key) => keyPartition.get(key) === partition);
       emit({ type: 'partition.released', partition, why });
     });
@@ -176,12 +176,13 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
     metrics: () => ({
       actors: { ...actors.metrics },
       resident: actors.residentCount,
-      partitions: Object.fromEntries([
-        ...[...finished.entries()].map(([p, m]) => [p, { ...m }] as const),
-        ...[...runners.entries()].map(
-          ([p, r]) => [p, { ...r.metrics, deadLettersByCode: { ...r.metrics.deadLettersByCode } }] as const,
-        ),
-      ]),
+      // Each partition's counts over this worker's lifetime: earlier tenures plus the current one.
+      partitions: Object.fromEntries(
+        [...new Set([...finished.keys(), ...runners.keys()])].map((p) => [
+          p,
+          addMetrics(finished.get(p), runners.get(p)?.metrics),
+        ]),
+      ),
     }),
     stop() {
       stopping ??= (async () => {
@@ -192,4 +193,26 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
       return stopping;
     },
   };
+}
+
+function addMetrics(a: PartitionMetrics | undefined, b: PartitionMetrics | undefined): PartitionMetrics {
+  const sum: PartitionMetrics = {
+    routed: 0,
+    applied: 0,
+    deadLettered: 0,
+    deadLettersByCode: {},
+    retries: 0,
+    subjectMismatches: 0,
+  };
+  for (const m of [a, b]) {
+    if (!m) continue;
+    sum.routed += m.routed;
+    sum.applied += m.applied;
+    sum.deadLettered += m.deadLettered;
+    sum.retries += m.retries;
+    sum.subjectMismatches += m.subjectMismatches;
+    for (const [code, n] of Object.entries(m.deadLettersByCode) as [RejectionCode, number][])
+      sum.deadLettersByCode[code] = (sum.deadLettersByCode[code] ?? 0) + n;
+  }
+  return sum;
 }
