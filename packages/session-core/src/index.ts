@@ -91,6 +91,7 @@ export {
   initialSessionContext,
   type LifecycleRules,
   MAX_DM_SENDERS,
+  type MessageRoute,
   type OutboundReply,
   type ResetRequested,
   SESSION_MACHINE_VERSION,

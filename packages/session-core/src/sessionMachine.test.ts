@@ -584,3 +584,36 @@ describe('privacy: a shared DM session (spec §6, Beyond)', () => {
     expect(factTypes(after.when(dm(T0 + 5 * MIN, alice)))).toEqual(['MessageRecorded', 'PrivacyWarning']);
   });
 });
+
+describe('origin and delivery route (spec §4)', () => {
+  const telegram = { channel: 'telegram', to: '111', chatType: 'direct', accountId: 'default' };
+  const discord = { channel: 'discord', to: 'alice#1', chatType: 'direct' };
+
+  it('given a first message, then it is both the origin and the delivery route', () => {
+    const d = given().when(msg(T0, 'hi', { route: telegram }));
+    expect(d.snapshot.context.origin).toEqual(telegram);
+    expect(d.snapshot.context.lastRoute).toEqual(telegram);
+  });
+
+  it('given a session, when the same person writes from another channel, then replies follow them but the origin stays', () => {
+    const d = given(msg(T0, 'hi', { route: telegram })).when(msg(T0 + MIN, 'here now', { route: discord }));
+    expect(d.snapshot.context.origin).toEqual(telegram);
+    expect(d.snapshot.context.lastRoute).toEqual(discord);
+  });
+
+  it('given a system turn, then neither changes', () => {
+    const d = given(msg(T0, 'hi', { route: telegram })).when(
+      msg(T0 + MIN, 'tick', { provider: 'heartbeat', route: discord }),
+    );
+    expect(d.snapshot.context.lastRoute).toEqual(telegram);
+  });
+
+  it('given a session that ends, when the next one starts from another channel, then it has its own origin', () => {
+    const d = given(msg(T0, 'hi', { route: telegram })).when(
+      msg(NEXT_4AM + MIN, 'morning', { route: discord }),
+    );
+    expect(factTypes(d)).toContain('SessionStarted');
+    expect(d.snapshot.context.origin).toEqual(discord);
+    expect(d.snapshot.context.lastRoute).toEqual(discord);
+  });
+});

@@ -30,7 +30,7 @@ import { evaluateFreshness, nextExpiryAt } from './freshness.js';
 import type { ResetPolicy } from './types.js';
 
 /** Bumped whenever the context shape or the meaning of a state changes; stamped into every snapshot. */
-export const SESSION_MACHINE_VERSION = 2;
+export const SESSION_MACHINE_VERSION = 3;
 
 // ───────────────────────────── inputs ─────────────────────────────
 
@@ -75,6 +75,19 @@ export interface InboundMessage {
    * it. Beyond (spec §6): the second distinct person in such a session raises a privacy warning.
    */
   sharedDm?: boolean;
+  /** Where the message came from: what the session's origin and delivery route are made of (spec §4). */
+  route?: MessageRoute;
+}
+
+/** A conversation on a channel: where a message came from and where a reply would go (spec §4). */
+export interface MessageRoute {
+  channel: string;
+  /** The peer id (the other person in a DM, else the group or channel). */
+  to: string;
+  chatType: string;
+  accountId?: string;
+  threadId?: string;
+  provider?: string;
 }
 
 export interface OutboundReply {
@@ -208,6 +221,10 @@ export interface SessionContext {
   dmSenders: string[];
   /** Beyond (spec §6): set when a second person's DM landed in this shared session. */
   privacyWarning: { at: number; senderIds: string[] } | null;
+  /** Where this session's first message came from (spec §4 `origin`); null until one arrives. */
+  origin: MessageRoute | null;
+  /** Where the latest message came from: the delivery route (spec §4 `lastChannel`, `lastTo`, …). Kept across sessions of the key. */
+  lastRoute: MessageRoute | null;
 }
 
 /** How many distinct shared-DM senders a session remembers (enough to warn; bounded for hostile input). */
@@ -236,6 +253,8 @@ export function initialSessionContext(): SessionContext {
     pending: [],
     dmSenders: [],
     privacyWarning: null,
+    origin: null,
+    lastRoute: null,
   };
 }
 
@@ -494,6 +513,7 @@ class Step {
       // A new session's context holds nobody's messages yet.
       d.dmSenders = [];
       d.privacyWarning = null;
+      d.origin = null;
     });
     this.fact({
       type: 'SessionStarted',
@@ -583,6 +603,10 @@ function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
       d.turnsSinceCompaction += 1;
       d.tokens.context += tokens;
       d.tokens.total += tokens;
+      if (event.route) {
+        d.origin ??= event.route;
+        d.lastRoute = event.route;
+      }
     });
     step.fact({
       type: 'MessageRecorded',

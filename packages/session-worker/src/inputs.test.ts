@@ -52,6 +52,22 @@ describe('inputs', () => {
     expect(item.input.type === 'message.inbound' && item.input.rules.timeZone).toBe('Europe/Berlin');
   });
 
+  it('carries where the message came from, for the origin and the delivery route', () => {
+    const item = chatInput(
+      'k',
+      event({ accountId: 'bot2', threadId: '7', peer: { kind: 'direct', id: 42 } }),
+      T0,
+      ctx,
+    );
+    expect(item.input.type === 'message.inbound' && item.input.route).toEqual({
+      channel: 'telegram',
+      to: '42',
+      chatType: 'direct',
+      accountId: 'bot2',
+      threadId: '7',
+    });
+  });
+
   it('marks DMs of a shared main session, and nothing else', () => {
     const main = parseConfig({}).config;
     const isolated = parseConfig({ session: { dmScope: 'per-channel-peer' } }).config;

@@ -115,6 +115,14 @@ export function chatInput(sessionKey: string, event: ChatEventV1, at: number, ct
       rules: rulesFor(sessionKey, event, ctx),
       newSessionId: deterministicUuid(`${sessionKey}\n${inputId}`),
       ...(isSharedDm(event, ctx.config) ? { sharedDm: true } : {}),
+      route: {
+        channel: event.channel,
+        to: String(event.peer.id),
+        chatType: event.chatType,
+        ...(event.accountId === undefined ? {} : { accountId: event.accountId }),
+        ...(event.threadId === undefined ? {} : { threadId: event.threadId }),
+        ...(event.provider === undefined ? {} : { provider: event.provider }),
+      },
     },
   };
 }
