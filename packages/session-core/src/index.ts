@@ -87,6 +87,7 @@ export {
   type CompactionCompleted,
   type CompactionFailed,
   type CompactionRequest,
+  type DeliveryVerdict,
   type InboundMessage,
   initialSessionContext,
   type LifecycleRules,

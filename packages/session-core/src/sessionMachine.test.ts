@@ -617,3 +617,31 @@ describe('origin and delivery route (spec §4)', () => {
     expect(d.snapshot.context.lastRoute).toEqual(discord);
   });
 });
+
+describe('the delivery gate (spec §3)', () => {
+  it('given a reply the policy allows, then it is recorded with its verdict and nothing is blocked', () => {
+    const d = given(msg(T0)).when(reply(T0 + MIN, { delivery: { decision: 'allow', source: 'default' } }));
+    expect(factTypes(d)).toEqual(['ReplyRecorded']);
+    expect(d.facts[0]).toMatchObject({ delivery: { decision: 'allow', source: 'default' } });
+  });
+
+  it('given a reply the policy denies, then it is still recorded, and blocked with the rule that denied it', () => {
+    const d = given(msg(T0)).when(
+      reply(T0 + MIN, { delivery: { decision: 'deny', source: 'rule', rule: 2 } }),
+    );
+    expect(factTypes(d)).toEqual(['ReplyRecorded', 'DeliveryBlocked']);
+    expect(d.facts[1]).toMatchObject({
+      source: 'rule',
+      rule: 2,
+      replyId: d.facts[0]?.type === 'ReplyRecorded' ? d.facts[0].replyId : '',
+    });
+    expect(d.snapshot.context.messageCount).toBe(2);
+  });
+
+  it('given a reply after its session ended, then the gate still applies to it', () => {
+    const s = given(msg(T0, 'hi', { rules: idle2h }));
+    const ended = decide(s.snapshot, fire(s.snapshot, 'expiry')).snapshot;
+    const d = decide(ended, reply(T0 + 3 * HOUR, { delivery: { decision: 'deny', source: 'override' } }));
+    expect(factTypes(d)).toEqual(['ReplyRecorded', 'DeliveryBlocked']);
+  });
+});

@@ -100,6 +100,19 @@ export interface OutboundReply {
   usage?: { inputTokens?: number; outputTokens?: number; contextTokens?: number };
   /** A reply to a system turn: recorded, but not activity. */
   system?: boolean;
+  /**
+   * The send policy's verdict for delivering this reply (spec §3), decided by the host from the config
+   * and this session's override and route as they stand when the reply is applied. Absent: not gated.
+   */
+  delivery?: DeliveryVerdict;
+}
+
+/** Whether a reply may go to the chat, and which part of the configuration said so. */
+export interface DeliveryVerdict {
+  decision: 'allow' | 'deny';
+  source: 'override' | 'rule' | 'default' | 'unconfigured';
+  /** 0-based index of the deciding rule in `session.sendPolicy.rules`, when a rule decided. */
+  rule?: number;
 }
 
 export interface TimerFired {
@@ -292,6 +305,16 @@ export type SessionFact =
       replyId: string;
       system: boolean;
       tokens?: number;
+      delivery?: DeliveryVerdict;
+    }
+  /** The send policy denied delivering a reply: it is recorded, and held back from the chat (spec §3). */
+  | {
+      type: 'DeliveryBlocked';
+      at: number;
+      sessionId: string | null;
+      replyId: string;
+      source: DeliveryVerdict['source'];
+      rule?: number;
     }
   | { type: 'ReplyQueued'; at: number; sessionId: string; replyId: string }
   | { type: 'SendPolicyChanged'; at: number; sessionId: string; override: 'allow' | 'deny' | null }
@@ -590,6 +613,29 @@ function noteSharedDmSender(step: Step, senderId: string, at: number): void {
   });
 }
 
+/** Records a reply with its delivery verdict, and a blocked delivery as its own fact (spec §3). */
+function recordReply(step: Step, event: OutboundReply, sessionId: string | null, tokens: number): void {
+  step.fact({
+    type: 'ReplyRecorded',
+    at: event.at,
+    sessionId,
+    replyId: event.replyId,
+    system: event.system === true,
+    ...(tokens ? { tokens } : {}),
+    ...(event.delivery ? { delivery: event.delivery } : {}),
+  });
+  if (event.delivery?.decision === 'deny') {
+    step.fact({
+      type: 'DeliveryBlocked',
+      at: event.at,
+      sessionId,
+      replyId: event.replyId,
+      source: event.delivery.source,
+      ...(event.delivery.rule === undefined ? {} : { rule: event.delivery.rule }),
+    });
+  }
+}
+
 /** Applies a non-system inbound message or a reply to a live (fresh) session. */
 function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
   const sessionId = step.ctx.sessionId as string;
@@ -634,14 +680,7 @@ function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
           ? tokensOf(event.usage.contextTokens)
           : d.tokens.context + tokens;
     });
-    step.fact({
-      type: 'ReplyRecorded',
-      at: event.at,
-      sessionId,
-      replyId: event.replyId,
-      system: event.system === true,
-      ...(tokens ? { tokens } : {}),
-    });
+    recordReply(step, event, sessionId, tokens);
   }
   if (event.type === 'message.inbound' || !event.system) step.rearm(event.at);
 }
@@ -737,13 +776,7 @@ export const sessionMachine = setup({
         touch(d, event.at);
       });
       // A reply that lands after its session ended belongs to that session's history; it revives nothing.
-      step.fact({
-        type: 'ReplyRecorded',
-        at: event.at,
-        sessionId: context.sessionId,
-        replyId: event.replyId,
-        system: event.system === true,
-      });
+      recordReply(step, event, context.sessionId, 0);
       step.commit();
     }),
     startForMessage: enqueueActions(({ context, event, enqueue }) => {

@@ -8,6 +8,7 @@ export {
 export {
   chatInput,
   controlInput,
+  deliveryVerdict,
   deterministicUuid,
   type InputContext,
   isSharedDm,

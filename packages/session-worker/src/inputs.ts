@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import { type AgentReplyV1, type ChatEventV1, type ControlEventV1, isSystemTurn } from '@threadline/protocol';
 import {
+  type DeliveryVerdict,
+  explainSendPolicy,
   type LifecycleRules,
   parseChatCommand,
   resolveLifecycleRules,
@@ -148,8 +150,45 @@ function tokensOf(
   return { tokens: ctx.countTokens(text) };
 }
 
-/** An agent reply as a `reply.outbound` decided at `at` (receipt time, as for chat events). */
-export function replyInput(reply: AgentReplyV1, at: number, ctx?: InputContext): WorkItem {
+/**
+ * The send policy's verdict for delivering a reply of `sessionKey` now (spec §3): the config's rules,
+ * this session's `/send` override, and the channel and chat type of its origin and delivery route — all
+ * read from the snapshot the reply is decided on, so the recorded verdict is what a replay sees too.
+ */
+export function deliveryVerdict(
+  sessionKey: string,
+  snapshot: SessionSnapshot,
+  config: ThreadlineConfig,
+): DeliveryVerdict {
+  const { origin, lastRoute, sendOverride } = snapshot.context;
+  const route = lastRoute ?? origin;
+  const explained = explainSendPolicy({
+    session: config.session,
+    sessionKey,
+    override: sendOverride,
+    entry: {
+      ...(origin ? { channel: origin.channel } : {}),
+      ...(lastRoute ? { lastChannel: lastRoute.channel } : {}),
+      ...(route ? { chatType: route.chatType } : {}),
+    },
+  });
+  return {
+    decision: explained.decision,
+    source: explained.source,
+    ...(explained.rule === undefined ? {} : { rule: explained.rule }),
+  };
+}
+
+/**
+ * An agent reply as a `reply.outbound` decided at `at` (receipt time, as for chat events), gated by the
+ * send policy when the key's snapshot is given.
+ */
+export function replyInput(
+  reply: AgentReplyV1,
+  at: number,
+  ctx?: InputContext,
+  snapshot?: SessionSnapshot,
+): WorkItem {
   const inputId = `reply:${reply.id}`;
   return {
     sessionKey: reply.sessionKey,
@@ -164,6 +203,7 @@ export function replyInput(reply: AgentReplyV1, at: number, ctx?: InputContext):
       ...tokensOf(reply.tokens, reply.text, ctx),
       ...(reply.usage === undefined ? {} : { usage: reply.usage }),
       ...(reply.system === undefined ? {} : { system: reply.system }),
+      ...(ctx && snapshot ? { delivery: deliveryVerdict(reply.sessionKey, snapshot, ctx.config) } : {}),
     },
   };
 }

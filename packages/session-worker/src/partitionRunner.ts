@@ -190,7 +190,7 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     const at = options.clock.now();
     await options.actors.apply(event.sessionKey, source, (snapshot) =>
       kind === 'reply'
-        ? replyInput(event as AgentReplyV1, at, options.inputs)
+        ? replyInput(event as AgentReplyV1, at, options.inputs, snapshot)
         : controlInput(event as ControlEventV1, snapshot, options.inputs),
     );
     options.onApplied?.(event.sessionKey);

@@ -223,6 +223,56 @@ describe('session worker (real nats-server)', () => {
     }
   });
 
+  it('gates replies by the send policy: a denied reply is recorded as blocked with its rule, an owner override lets the next through', async () => {
+    const gated = parseConfig({
+      session: {
+        dmScope: 'per-channel-peer',
+        sendPolicy: { default: 'allow', rules: [{ action: 'deny', match: { channel: 'telegram' } }] },
+      },
+    }).config;
+    await start({ config: gated });
+    const js = jetstream(nc);
+    const key = 'agent:main:telegram:direct:77';
+    const say = async (n: number, text: string, owner = false) => {
+      const event = chat('telegram', '77', n, {
+        text,
+        sender: { id: '77', isAuthorized: true, isOwner: owner },
+      });
+      await js.publish(Subjects.inbound('telegram', '77'), JSON.stringify(event), { msgID: event.id });
+    };
+    const answer = async (id: string) => {
+      const reply = { v: 1, type: 'agent.reply', id, sessionKey: key, text: 'the answer', at: T0 };
+      await js.publish(Subjects.reply(key), JSON.stringify(reply), { msgID: `reply:${id}` });
+    };
+    await say(1, 'hello');
+    await until(async () => (await history(nc, key)).length === 1, 20_000, 'the message');
+    await answer('r1');
+    await until(async () => (await history(nc, key)).length === 2, 20_000, 'the blocked reply');
+    await say(2, '/send on', true);
+    await until(async () => (await history(nc, key)).length === 3, 20_000, 'the override');
+    await answer('r2');
+    await until(async () => (await history(nc, key)).length === 4, 20_000, 'the allowed reply');
+
+    const [message, blocked, override, allowed] = await history(nc, key);
+    expect(message?.body.facts.map((f) => f.type)).toContain('MessageRecorded'); // recorded either way
+    expect(blocked?.body.facts).toEqual([
+      expect.objectContaining({
+        type: 'ReplyRecorded',
+        replyId: 'r1',
+        delivery: { decision: 'deny', source: 'rule', rule: 0 },
+      }),
+      expect.objectContaining({ type: 'DeliveryBlocked', replyId: 'r1', source: 'rule', rule: 0 }),
+    ]);
+    expect(override?.body.facts.map((f) => f.type)).toContain('SendPolicyChanged');
+    expect(allowed?.body.facts).toEqual([
+      expect.objectContaining({
+        type: 'ReplyRecorded',
+        replyId: 'r2',
+        delivery: { decision: 'allow', source: 'override' },
+      }),
+    ]);
+  });
+
   it('applies a producer id seen twice once, whether or not the publisher set Nats-Msg-Id', async () => {
     await start();
     const js = jetstream(nc);
