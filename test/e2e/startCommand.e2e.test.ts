@@ -12,15 +12,6 @@ import { capture, groupAlive, pidAlive, repoRoot, waitUntil } from '../support/p
 
 // The README's start command, run as a user would: in its own process group (a terminal's foreground
 // job), then Ctrl-C, which a terminal delivers as SIGINT to the whole group.
-async function waitUntilAsync(predicate: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
-
 describe('the start command (npm start)', () => {
   let dataDir = '';
   afterAll(async () => {
@@ -68,9 +59,7 @@ describe('the start command (npm start)', () => {
         msgID: event.id,
       });
       const log = new NatsSessionLog(nc);
-      expect(await waitUntilAsync(async () => (await log.head('agent:main:main')).seq > 0, 30_000)).toBe(
-        true,
-      );
+      expect(await waitUntil(async () => (await log.head('agent:main:main')).seq > 0, 30_000)).toBe(true);
       for await (const record of log.read<{ facts: { type: string }[] }>('agent:main:main')) {
         expect(record.id).toBe('chat:telegram:42:1');
         expect(record.body.facts.map((f) => f.type)).toEqual(['SessionStarted', 'MessageRecorded']);

@@ -86,10 +86,13 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-export async function waitUntil(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+export async function waitUntil(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (predicate()) return true;
+    if (await predicate()) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return predicate();

@@ -96,7 +96,7 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
   const inboundMaxAgeMs = maxAge('inboundMaxAgeMs', options.inboundMaxAgeMs, DEFAULT_INBOUND_MAX_AGE_MS);
   const partitions = checkPartitions(options.partitions ?? DEFAULT_PARTITIONS);
 
-  // Shared by all three. File storage: memory storage loses everything on a restart and, on older
+  // Shared by all four. File storage: memory storage loses everything on a restart and, on older
   // servers, scans linearly for per-subject look-ups (platform facts). No rollup headers: a publisher
   // must never be able to replace a subject's history with one message.
   const common = {
@@ -104,6 +104,19 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     num_replicas: replicas,
     allow_rollup_hdrs: false,
     duplicate_window: nanosFromMs(DUPLICATE_WINDOW_MS),
+  } as const;
+
+  // The two input streams (inbound, keyed) are buffers. Limits, not work-queue: the readers and
+  // audit/replay tools may each read them. Once an input is applied it lives on inside the session
+  // record, so the buffered copy ages out.
+  const inputBuffer = {
+    retention: 'limits',
+    discard: 'old',
+    max_age: nanosFromMs(inboundMaxAgeMs),
+    max_msgs: -1,
+    max_bytes: -1,
+    max_msgs_per_subject: -1,
+    allow_direct: false,
   } as const;
 
   const inbound: ThreadlineStreamConfig = {
@@ -117,17 +130,9 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
       src: Subjects.inboundAll,
       dest: `tl.in.{{partition(${partitions},1,2)}}.v1.{{wildcard(1)}}.{{wildcard(2)}}`,
     },
-    // Limits, not work-queue: the router and audit/replay tools may each read it. Once an event is
-    // applied it lives on inside the session record, so the inbound copy is a buffer that ages out.
-    retention: 'limits',
-    discard: 'old',
-    max_age: nanosFromMs(inboundMaxAgeMs),
-    max_msgs: -1,
-    max_bytes: -1,
-    max_msgs_per_subject: -1,
+    ...inputBuffer,
     // Adapters get a clear publish error for an oversized event instead of clogging the pipeline.
     max_msg_size: INBOUND_MESSAGE_MAX_BYTES,
-    allow_direct: false,
   };
 
   const keyed: ThreadlineStreamConfig = {
@@ -142,14 +147,8 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
       src: KEYED_TRANSFORM_SOURCE,
       dest: `tl.{{wildcard(1)}}.{{partition(${partitions},2)}}.v1.{{wildcard(2)}}`,
     },
-    retention: 'limits',
-    discard: 'old',
-    max_age: nanosFromMs(inboundMaxAgeMs),
-    max_msgs: -1,
-    max_bytes: -1,
-    max_msgs_per_subject: -1,
+    ...inputBuffer,
     max_msg_size: KEYED_MESSAGE_MAX_BYTES,
-    allow_direct: false,
   };
 
   const sessions: ThreadlineStreamConfig = {

@@ -26,6 +26,7 @@ export {
   type Verdict,
 } from './keyState.js';
 export {
+  emptyPartitionMetrics,
   type PartitionMetrics,
   type PartitionRunner,
   type PartitionRunnerOptions,

@@ -41,8 +41,16 @@ import {
   Subjects,
   validateInbound,
 } from '@threadline/protocol';
+import type { SessionSnapshot } from '@threadline/session-core';
 import type { CheckpointStore } from './checkpoints.js';
-import { chatInput, controlInput, type InputContext, replyInput, sessionKeyOf } from './inputs.js';
+import {
+  chatInput,
+  controlInput,
+  type InputContext,
+  replyInput,
+  sessionKeyOf,
+  type WorkItem,
+} from './inputs.js';
 import { type RoutedChatV1, routedChatV1Schema } from './records.js';
 import type { SessionActors } from './sessionActors.js';
 
@@ -85,18 +93,16 @@ export interface PartitionRunner {
 
 const RETRY_BACKOFF_MS = [50, 200, 1_000, 2_000, 5_000];
 
+/** All counts zero. */
+export function emptyPartitionMetrics(): PartitionMetrics {
+  return { routed: 0, applied: 0, deadLettered: 0, deadLettersByCode: {}, retries: 0, subjectMismatches: 0 };
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function startPartitionRunner(options: PartitionRunnerOptions): Promise<PartitionRunner> {
   const js = jetstream(options.nc);
-  const metrics: PartitionMetrics = {
-    routed: 0,
-    applied: 0,
-    deadLettered: 0,
-    deadLettersByCode: {},
-    retries: 0,
-    subjectMismatches: 0,
-  };
+  const metrics = emptyPartitionMetrics();
   let stopped = false;
   const { partition } = options;
 
@@ -122,9 +128,10 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     const event = verdict.event as ChatEventV1;
     if (inboundSubjectFor(event) !== subject) metrics.subjectMismatches += 1;
     let sessionKey: string;
+    let routedSubject: string;
     try {
       sessionKey = sessionKeyOf(event, options.inputs.config);
-      Subjects.routed(sessionKey); // a key that cannot be a subject token is refused here, not retried
+      routedSubject = Subjects.routed(sessionKey); // a key no subject token can hold is refused, not retried
     } catch (error) {
       return deadLetter('inbound', seq, subject, data, RejectionCode.Unrecordable, (error as Error).message);
     }
@@ -132,68 +139,82 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     // Named by the inbound position, not the producer id: re-reading the same stored message after a
     // crash is dropped by the keyed stream, while a producer id reused for another conversation still
     // reaches its key, where the session stream's id check turns it into a dead letter, not a silent loss.
-    await js.publish(Subjects.routed(sessionKey), JSON.stringify(routed), { msgID: `routed:${seq}` });
+    await js.publish(routedSubject, JSON.stringify(routed), { msgID: `routed:${seq}` });
     metrics.routed += 1;
   };
 
-  const apply = async (subject: string, seq: number, data: Uint8Array) => {
+  /**
+   * What a keyed message is: the key it is for, the subject that key's messages of its family belong on,
+   * and how to make its session input — or why it is refused.
+   */
+  const readKeyed = (
+    subject: string,
+    data: Uint8Array,
+  ):
+    | {
+        sessionKey: string;
+        belongsOn: string;
+        hint: string;
+        build: (snapshot: SessionSnapshot, at: number) => WorkItem;
+      }
+    | { code: RejectionCode; reason: string } => {
     const family = subject.split('.')[1];
-    const source = { stream: StreamNames.keyed, seq };
     if (family === 'routed') {
       const parsed = parseRouted(data);
-      if (!parsed.ok)
-        return deadLetter('keyed', seq, subject, data, RejectionCode.SchemaViolation, parsed.reason);
-      const routed = parsed.value;
-      if (Subjects.routed(routed.sessionKey) !== subject)
-        return deadLetter(
-          'keyed',
-          seq,
-          subject,
-          data,
-          RejectionCode.Unrecordable,
-          `sessionKey ${JSON.stringify(routed.sessionKey)} does not belong on ${subject}`,
-        );
-      const at = options.clock.now();
-      await options.actors.apply(routed.sessionKey, source, () =>
-        chatInput(routed.sessionKey, routed.event, at, options.inputs),
-      );
-      options.onApplied?.(routed.sessionKey);
-      metrics.applied += 1;
-      return;
+      if (!parsed.ok) return { code: RejectionCode.SchemaViolation, reason: parsed.reason };
+      const { sessionKey, event } = parsed.value;
+      return {
+        sessionKey,
+        belongsOn: Subjects.routed(sessionKey),
+        hint: '',
+        build: (_snapshot, at) => chatInput(sessionKey, event, at, options.inputs),
+      };
     }
     const kind: InboundKind | undefined =
       family === 'reply' ? 'reply' : family === 'ctl' ? 'control' : undefined;
     if (kind === undefined)
-      return deadLetter(
-        'keyed',
-        seq,
-        subject,
-        data,
-        RejectionCode.UnknownType,
-        `no input kind for ${subject}`,
-      );
+      return { code: RejectionCode.UnknownType, reason: `no input kind for ${subject}` };
     const verdict = validateInbound(data, { maxBytes: options.maxInboundBytes, kind });
-    if (!verdict.ok) return deadLetter('keyed', seq, subject, data, verdict.code, verdict.reason);
-    const event = verdict.event as AgentReplyV1 | ControlEventV1;
-    const expected = kind === 'reply' ? Subjects.reply(event.sessionKey) : Subjects.control(event.sessionKey);
+    if (!verdict.ok) return { code: verdict.code, reason: verdict.reason };
+    if (kind === 'reply') {
+      const reply = verdict.event as AgentReplyV1;
+      const belongsOn = Subjects.reply(reply.sessionKey);
+      return {
+        sessionKey: reply.sessionKey,
+        belongsOn,
+        hint: ` (publish it on ${belongsOn})`,
+        build: (snapshot, at) => replyInput(reply, at, options.inputs, snapshot),
+      };
+    }
+    const control = verdict.event as ControlEventV1;
+    const belongsOn = Subjects.control(control.sessionKey);
+    return {
+      sessionKey: control.sessionKey,
+      belongsOn,
+      hint: ` (publish it on ${belongsOn})`,
+      build: (snapshot) => controlInput(control, snapshot, options.inputs),
+    };
+  };
+
+  const apply = async (subject: string, seq: number, data: Uint8Array) => {
+    const keyed = readKeyed(subject, data);
+    if ('code' in keyed) return deadLetter('keyed', seq, subject, data, keyed.code, keyed.reason);
     // The subject decides the partition, the body the key: they must agree, or the key would get a second
     // writer (this partition's) beside its own.
-    if (expected !== subject)
+    if (keyed.belongsOn !== subject)
       return deadLetter(
         'keyed',
         seq,
         subject,
         data,
         RejectionCode.Unrecordable,
-        `sessionKey ${JSON.stringify(event.sessionKey)} does not belong on ${subject} (publish it on ${expected})`,
+        `sessionKey ${JSON.stringify(keyed.sessionKey)} does not belong on ${subject}${keyed.hint}`,
       );
     const at = options.clock.now();
-    await options.actors.apply(event.sessionKey, source, (snapshot) =>
-      kind === 'reply'
-        ? replyInput(event as AgentReplyV1, at, options.inputs, snapshot)
-        : controlInput(event as ControlEventV1, snapshot, options.inputs),
+    await options.actors.apply(keyed.sessionKey, { stream: StreamNames.keyed, seq }, (snapshot) =>
+      keyed.build(snapshot, at),
     );
-    options.onApplied?.(event.sessionKey);
+    options.onApplied?.(keyed.sessionKey);
     metrics.applied += 1;
   };
 

@@ -13,7 +13,12 @@ import type { RejectionCode } from '@threadline/protocol';
 import type { ThreadlineConfig } from '@threadline/session-core';
 import { type TokenizerName, tokenCounter } from '@threadline/tokens';
 import { type CheckpointStore, KvCheckpointStore } from './checkpoints.js';
-import { type PartitionMetrics, type PartitionRunner, startPartitionRunner } from './partitionRunner.js';
+import {
+  emptyPartitionMetrics,
+  type PartitionMetrics,
+  type PartitionRunner,
+  startPartitionRunner,
+} from './partitionRunner.js';
 import { SessionActors, type SessionActorsMetrics } from './sessionActors.js';
 import { KvSnapshotStore, type SnapshotStore } from './snapshotStore.js';
 
@@ -196,14 +201,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
 }
 
 function addMetrics(a: PartitionMetrics | undefined, b: PartitionMetrics | undefined): PartitionMetrics {
-  const sum: PartitionMetrics = {
-    routed: 0,
-    applied: 0,
-    deadLettered: 0,
-    deadLettersByCode: {},
-    retries: 0,
-    subjectMismatches: 0,
-  };
+  const sum = emptyPartitionMetrics();
   for (const m of [a, b]) {
     if (!m) continue;
     sum.routed += m.routed;
