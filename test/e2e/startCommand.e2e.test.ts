@@ -64,6 +64,23 @@ describe('the start command (npm start)', () => {
         expect(record.id).toBe('chat:telegram:42:1');
         expect(record.body.facts.map((f) => f.type)).toEqual(['SessionStarted', 'MessageRecorded']);
       }
+      // A command from an authorized sender is answered on the conversation's delivery subject.
+      const deliveries = nc.subscribe(Subjects.delivery('telegram', '42'), { timeout: 30_000 });
+      const status = {
+        ...event,
+        id: 'telegram:42:2',
+        text: '/status',
+        sender: { id: '42', isAuthorized: true },
+      };
+      await jetstream(nc).publish(Subjects.inbound('telegram', '42'), JSON.stringify(status), {
+        msgID: status.id,
+      });
+      for await (const m of deliveries) {
+        const delivery = m.json<{ kind: string; inReplyTo: string; text: string }>();
+        expect(delivery).toMatchObject({ kind: 'answer', inReplyTo: status.id });
+        expect(delivery.text).toContain('Session: agent:main:main');
+        break;
+      }
       await nc.close();
       const health = await fetch(`${monitor}/healthz?js-enabled-only=true`);
       expect(health.status).toBe(200);

@@ -7,7 +7,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProvisioningError, provisionStreams } from './provisionStreams.js';
 import { SESSION_RECORD_MAX_BYTES, threadlineStreams } from './streams.js';
 
-const ALL = [StreamNames.inbound, StreamNames.keyed, StreamNames.sessions, StreamNames.deadLetters];
+const ALL = [
+  StreamNames.inbound,
+  StreamNames.keyed,
+  StreamNames.sessions,
+  StreamNames.deadLetters,
+  StreamNames.deliveries,
+];
 
 describe('provisionStreams on a real server', () => {
   let server: RunningNatsServer;
@@ -77,6 +83,7 @@ describe('provisionStreams on a real server', () => {
       [StreamNames.keyed, 'created'],
       [StreamNames.sessions, 'mismatch'],
       [StreamNames.deadLetters, 'created'],
+      [StreamNames.deliveries, 'created'],
     ]);
     expect(report.mismatches).toContainEqual({
       stream: StreamNames.sessions,
@@ -148,7 +155,7 @@ describe('provisionStreams on a real server', () => {
   it('given verify-only mode and no streams, when provisioning, then the missing streams are reported and none is created', async () => {
     const report = await provisionStreams(jsm, configs, { mode: 'verify-only' });
     expect(report.status).toBe('mismatch');
-    expect(report.streams.map((s) => s.outcome)).toEqual(['missing', 'missing', 'missing', 'missing']);
+    expect(report.streams.map((s) => s.outcome)).toEqual(ALL.map(() => 'missing'));
     expect(report.mismatches[0]).toEqual({
       stream: StreamNames.inbound,
       field: 'exists',

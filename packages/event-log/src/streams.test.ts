@@ -18,7 +18,7 @@ function byName(replicas = 1, extra = {}) {
 }
 
 describe('threadlineStreams', () => {
-  it('defines the four streams on the protocol subjects, on file storage with the given replicas', () => {
+  it('defines the five streams on the protocol subjects, on file storage with the given replicas', () => {
     for (const replicas of [1, 3]) {
       const streams = byName(replicas);
       expect(Object.keys(streams)).toEqual([
@@ -26,6 +26,7 @@ describe('threadlineStreams', () => {
         StreamNames.keyed,
         StreamNames.sessions,
         StreamNames.deadLetters,
+        StreamNames.deliveries,
       ]);
       expect(streams[StreamNames.inbound]?.subjects).toEqual([Subjects.inboundAll]);
       expect(streams[StreamNames.keyed]?.subjects).toEqual([
@@ -35,6 +36,7 @@ describe('threadlineStreams', () => {
       ]);
       expect(streams[StreamNames.sessions]?.subjects).toEqual(['tl.session.*']);
       expect(streams[StreamNames.deadLetters]?.subjects).toEqual([Subjects.deadLetterAll]);
+      expect(streams[StreamNames.deliveries]?.subjects).toEqual([Subjects.deliveryAll]);
       for (const config of Object.values(streams)) {
         expect(config).toMatchObject({
           storage: 'file',

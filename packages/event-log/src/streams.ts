@@ -69,16 +69,23 @@ export const KEYED_MESSAGE_MAX_BYTES = INBOUND_MESSAGE_MAX_BYTES + 16 * 1024;
  */
 export const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
 
+/**
+ * Largest delivery, 256 KiB: a reply (at most {@link INBOUND_MESSAGE_MAX_BYTES}'s text) or a command
+ * answer with its route and ids.
+ */
+export const DELIVERY_MAX_BYTES = 256 * 1024;
+
 export const DEFAULT_DEAD_LETTER_MAX_AGE_MS = 30 * DAY_MS;
 export const DEFAULT_INBOUND_MAX_AGE_MS = 7 * DAY_MS;
 
 /**
- * The four streams Threadline needs, configured for `replicas` copies:
+ * The five streams Threadline needs, configured for `replicas` copies:
  * - `THREADLINE_INBOUND`: chat events as adapters publish them, stored by conversation partition;
  * - `THREADLINE_KEYED`: everything addressed to one session key — routed chat events, agent replies,
  *   control events — stored by key partition, so one reader per partition sees a key's inputs in order;
  * - `THREADLINE_SESSIONS`: each key's history;
- * - `THREADLINE_DEAD_LETTERS`: rejected input.
+ * - `THREADLINE_DEAD_LETTERS`: rejected input;
+ * - `THREADLINE_DELIVERIES`: replies and command answers for the channel adapters.
  *
  * Throws `RangeError` when `replicas` is not an integer from 1 to 5 (JetStream's limits), `partitions` is
  * out of range, or a max age is not a positive number of milliseconds at least as long as the duplicate
@@ -193,7 +200,19 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     allow_direct: false,
   };
 
-  return [inbound, keyed, sessions, deadLetters];
+  // What adapters send: a buffer they consume with their own durable consumers (or a plain subscription).
+  // Deliveries are re-published from the session records, never the source of truth, so they age out
+  // like the input buffers.
+  const deliveries: ThreadlineStreamConfig = {
+    ...common,
+    name: StreamNames.deliveries,
+    description: 'Threadline: replies and command answers the send policy allowed, for channel adapters',
+    subjects: [Subjects.deliveryAll],
+    ...inputBuffer,
+    max_msg_size: DELIVERY_MAX_BYTES,
+  };
+
+  return [inbound, keyed, sessions, deadLetters, deliveries];
 }
 
 function maxAge(name: string, value: number | undefined, fallback: number): number {

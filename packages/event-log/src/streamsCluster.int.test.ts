@@ -49,6 +49,7 @@ describe('provisionStreams on a 3-node cluster', () => {
       StreamNames.keyed,
       StreamNames.sessions,
       StreamNames.deadLetters,
+      StreamNames.deliveries,
     ]) {
       const info = await jsm.streams.info(name);
       expect(info.config.num_replicas).toBe(3);
@@ -61,6 +62,7 @@ describe('provisionStreams on a 3-node cluster', () => {
   it('given R3 streams, when verified against a replicas-1 configuration, then num_replicas is reported', async () => {
     const report = await provisionStreams(jsm, threadlineStreams({ replicas: 1 }), { mode: 'verify-only' });
     expect(report.mismatches.map((m) => [m.field, m.expected, m.actual])).toEqual([
+      ['num_replicas', 1, 3],
       ['num_replicas', 1, 3],
       ['num_replicas', 1, 3],
       ['num_replicas', 1, 3],

@@ -67,6 +67,14 @@ function control(
     'timer.fired': { timerId: 'daily-summary' },
     'clock.tick': {},
     'session.reset': { trigger: 'operator' },
+    'compaction.completed': {
+      compactionId: 's1:compaction:3',
+      summary: 'Summary of 4 earlier turns',
+      keptIds: ['m5', 'r5'],
+      tokensBefore: 900,
+      tokensAfter: 120,
+    },
+    'compaction.failed': { compactionId: 's1:compaction:3', reason: 'summariser returned HTTP 503' },
   };
   return {
     v: 1,
@@ -509,6 +517,19 @@ describe('JSON Schema generation', () => {
       ['v', 'type', 'id', 'sessionKey', 'at', 'timerId'],
       ['v', 'type', 'id', 'sessionKey', 'at'],
       ['v', 'type', 'id', 'sessionKey', 'at', 'trigger'],
+      [
+        'v',
+        'type',
+        'id',
+        'sessionKey',
+        'at',
+        'compactionId',
+        'summary',
+        'keptIds',
+        'tokensBefore',
+        'tokensAfter',
+      ],
+      ['v', 'type', 'id', 'sessionKey', 'at', 'compactionId', 'reason'],
     ]);
     for (const branch of schema.oneOf) {
       expect(branch.additionalProperties).toBeUndefined();

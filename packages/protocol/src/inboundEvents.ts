@@ -48,6 +48,12 @@ export const MAX_EPOCH_MS = 8_640_000_000_000_000;
 /** Dead letters: the reason and the subject the message arrived on. */
 export const MAX_REASON_LENGTH = 1024;
 export const MAX_SUBJECT_LENGTH = 4096;
+/** Tool calls one agent turn may name. */
+export const MAX_TOOL_CALLS = 128;
+/** Turns a compaction may keep verbatim. */
+export const MAX_KEPT_TURNS = 1024;
+/** A delivery's text: a reply's, or a command answer (a `/context json` answer can be long). */
+export const MAX_DELIVERY_TEXT_LENGTH = 131_072;
 /**
  * The default byte cap for one inbound message, NATS's default `max_payload` (1 MiB). The cap is checked
  * before anything is decoded.
@@ -298,6 +304,13 @@ export const agentReplyV1Schema = z
       }),
     ).describe('What the agent run that produced this reply reported.'),
     system: optional(z.boolean()).describe('A reply to a system turn: recorded, but not activity.'),
+    toolCallIds: optional(z.array(producerId('A tool call id.')).max(MAX_TOOL_CALLS)).describe(
+      'Tool calls this turn issued. Compaction never separates a tool call from its result.',
+    ),
+    toolResultOf: optional(text(MAX_ID_LENGTH)).describe('This turn carries the result of that tool call.'),
+    noDelivery: optional(z.boolean()).describe(
+      'Record the turn but never deliver it to the chat (tool calls and results, internal turns).',
+    ),
   })
   .meta({
     title: 'Threadline agent reply, v1',
@@ -309,7 +322,13 @@ export type AgentReplyV1 = z.output<typeof agentReplyV1Schema>;
 // ───────────────────────────── control events ─────────────────────────────
 
 /** What a control event can say. Each is addressed to one session key; none comes from a chat. */
-export const CONTROL_EVENT_TYPES = ['timer.fired', 'clock.tick', 'session.reset'] as const;
+export const CONTROL_EVENT_TYPES = [
+  'timer.fired',
+  'clock.tick',
+  'session.reset',
+  'compaction.completed',
+  'compaction.failed',
+] as const;
 export type ControlEventTypeV1 = (typeof CONTROL_EVENT_TYPES)[number];
 
 const controlVersion = z.literal(1).describe('Envelope version.');
@@ -355,6 +374,30 @@ export const controlEventV1Schema = z
         trigger: text(MAX_NAME_LENGTH, 1).describe('Who or what asked for the reset, e.g. `operator`.'),
       })
       .describe('An operator reset of the session, from outside the chat.'),
+    z
+      .object({
+        v: controlVersion,
+        type: z.literal('compaction.completed').describe('A summariser finished a compaction.'),
+        ...controlEventCommon,
+        compactionId: producerId('The compaction the session started (its CompactionStarted fact).'),
+        summary: text(MAX_TEXT_LENGTH, 1).describe('The summary entry that replaces the older turns.'),
+        keptIds: z
+          .array(producerId('A message or reply id.'))
+          .max(MAX_KEPT_TURNS)
+          .describe('The turns kept verbatim after the summary; every other earlier turn is inside it.'),
+        tokensBefore: count(MAX_TOKENS).describe('Context tokens before the compaction.'),
+        tokensAfter: count(MAX_TOKENS).describe('Context tokens after it: the summary plus the kept turns.'),
+      })
+      .describe('Published by the worker when the summariser of a compaction it started has finished.'),
+    z
+      .object({
+        v: controlVersion,
+        type: z.literal('compaction.failed').describe('A compaction could not be finished.'),
+        ...controlEventCommon,
+        compactionId: producerId('The compaction the session started.'),
+        reason: text(MAX_REASON_LENGTH, 1).describe('Why, for the person in the chat.'),
+      })
+      .describe('Published by the worker when the summariser failed or ran out of time.'),
   ])
   .meta({
     title: 'Threadline control event, v1',
@@ -362,6 +405,55 @@ export const controlEventV1Schema = z
   });
 
 export type ControlEventV1 = z.output<typeof controlEventV1Schema>;
+
+// ───────────────────────────── deliveries ─────────────────────────────
+
+export const DELIVERY_KINDS = ['reply', 'answer'] as const;
+
+/**
+ * The body of `tl.out.v1.<channel>.<peer>`: one message the worker hands to a channel adapter, version
+ * 1 — an agent reply or a command answer the send policy allowed. A denied one is never published; the
+ * session records it as blocked instead.
+ */
+export const deliveryV1Schema = z
+  .object({
+    v: z.literal(1).describe('Envelope version.'),
+    type: z.literal('delivery').describe('What this message is; the only type on tl.out.v1.'),
+    id: producerId(
+      'The delivery id, `<record id>:<n>`: the same on every re-publication, so an adapter that sees it ' +
+        'twice sends it once. Also the `Nats-Msg-Id` header (prefixed `out:`).',
+    ),
+    kind: z.enum(DELIVERY_KINDS).describe('`reply` from the agent, or `answer` to a chat command.'),
+    sessionKey: text(MAX_SESSION_KEY_LENGTH, 1).describe('The session it belongs to.'),
+    sessionId: optional(text(MAX_ID_LENGTH)).describe('The session id at the time; absent before the first.'),
+    replyId: optional(text(MAX_ID_LENGTH)).describe('For a reply: the agent reply id.'),
+    inReplyTo: optional(text(MAX_ID_LENGTH)).describe('The chat message this answers, when known.'),
+    command: optional(text(MAX_NAME_LENGTH)).describe(
+      'For an answer: what it answers (`status`, `context`, …).',
+    ),
+    text: text(MAX_DELIVERY_TEXT_LENGTH).describe('What to send.'),
+    at: epochMs.describe('When the worker decided it: integer epoch milliseconds.'),
+    route: z
+      .object({
+        channel: text(MAX_NAME_LENGTH, 1),
+        to: text(MAX_ID_LENGTH, 1).describe('The peer id: the person in a DM, else the group or channel.'),
+        chatType: z.enum(CHAT_TYPES),
+        accountId: optional(text(MAX_ID_LENGTH)),
+        threadId: optional(text(MAX_ID_LENGTH)),
+      })
+      .describe("Where to send it: the session's delivery route (its latest conversation)."),
+  })
+  .meta({
+    title: 'Threadline delivery, v1',
+    description: 'Published by the worker on tl.out.v1.<channel>.<peer>. See docs/protocol.md.',
+  });
+
+export type DeliveryV1 = z.output<typeof deliveryV1Schema>;
+
+/** The subject a delivery goes to: `tl.out.v1.<channel>.<to>`. */
+export function deliverySubjectFor(delivery: Pick<DeliveryV1, 'route'>): string {
+  return Subjects.delivery(delivery.route.channel, delivery.route.to);
+}
 
 // ───────────────────────────── dead letters ─────────────────────────────
 
@@ -420,7 +512,8 @@ export type InboundJsonSchemaFile =
   | 'chat-event.v1.json'
   | 'agent-reply.v1.json'
   | 'control-event.v1.json'
-  | 'dead-letter.v1.json';
+  | 'dead-letter.v1.json'
+  | 'delivery.v1.json';
 
 /**
  * The JSON Schemas (draft 2020-12) of the four messages, generated from the zod schemas. They describe
@@ -438,5 +531,6 @@ export function inboundJsonSchemas(): Record<InboundJsonSchemaFile, Record<strin
     'agent-reply.v1.json': generate(agentReplyV1Schema, 'agent-reply.v1.json'),
     'control-event.v1.json': generate(controlEventV1Schema, 'control-event.v1.json'),
     'dead-letter.v1.json': generate(deadLetterV1Schema, 'dead-letter.v1.json'),
+    'delivery.v1.json': generate(deliveryV1Schema, 'delivery.v1.json'),
   };
 }

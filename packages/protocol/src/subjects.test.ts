@@ -46,6 +46,7 @@ describe('subjects', () => {
     expect(Subjects.routed('agent:main:main')).toBe('tl.routed.v1.agent:main:main');
     expect(Subjects.session('agent:main:main')).toBe('tl.session.agent:main:main');
     expect(Subjects.deadLetter('schema_violation')).toBe('tl.dlq.schema_violation');
+    expect(Subjects.delivery('telegram', '123')).toBe('tl.out.v1.telegram.123');
   });
 
   it('has exactly these wildcards, none of them `>`', () => {
@@ -55,6 +56,7 @@ describe('subjects', () => {
     expect(Subjects.routedAll).toBe('tl.routed.v1.*');
     expect(Subjects.sessionAll).toBe('tl.session.*');
     expect(Subjects.deadLetterAll).toBe('tl.dlq.*');
+    expect(Subjects.deliveryAll).toBe('tl.out.v1.*.*');
   });
 
   const families = [
@@ -64,6 +66,7 @@ describe('subjects', () => {
     ['routedAll', Subjects.routedAll, Subjects.routed],
     ['sessionAll', Subjects.sessionAll, Subjects.session],
     ['deadLetterAll', Subjects.deadLetterAll, Subjects.deadLetter],
+    ['deliveryAll', Subjects.deliveryAll, (s: string) => Subjects.delivery(s, s)],
   ] as const;
 
   it('matches every subject of its own family, whatever the values, and no other family', () => {
@@ -92,12 +95,13 @@ describe('subjects', () => {
     expect(matches(wildcard, subject)).toBe(false);
   });
 
-  it('names the four streams', () => {
+  it('names the five streams', () => {
     expect(StreamNames).toEqual({
       inbound: 'THREADLINE_INBOUND',
       keyed: 'THREADLINE_KEYED',
       sessions: 'THREADLINE_SESSIONS',
       deadLetters: 'THREADLINE_DEAD_LETTERS',
+      deliveries: 'THREADLINE_DELIVERIES',
     });
   });
 });

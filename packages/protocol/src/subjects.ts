@@ -8,6 +8,8 @@
  *   tl.routed.v1.<sessionKey>     internal: a chat event after routing        (stream THREADLINE_KEYED)
  *   tl.session.<sessionKey>       one session key's event log                 (stream THREADLINE_SESSIONS)
  *   tl.dlq.<code>                 rejected input with its reason              (stream THREADLINE_DEAD_LETTERS)
+ *   tl.out.v1.<channel>.<peer>    deliveries to channel adapters: replies and
+ *                                 command answers the send policy allowed     (stream THREADLINE_DELIVERIES)
  *
  * Every wildcard is `*`, never `>`: each family has a fixed number of tokens, so a malformed subject
  * (an unencoded `.` in a key, an extra token) matches no stream and is never stored.
@@ -57,6 +59,15 @@ export const Subjects = {
   deadLetter: (reason: string) => `${SUBJECT_ROOT}.dlq.${encodeSubjectToken(reason)}`,
   /** Every dead letter: the code is one token. */
   deadLetterAll: `${SUBJECT_ROOT}.dlq.*`,
+  /**
+   * Where the worker publishes what a conversation may receive — agent replies and command answers the
+   * send policy allowed: `tl.out.v1.<channel>.<peer>`, the same two tokens as the conversation's
+   * inbound subject, so an adapter subscribes to `tl.out.v1.<its channel>.*`.
+   */
+  delivery: (channel: string, peer: string) =>
+    `${SUBJECT_ROOT}.out.v1.${encodeSubjectToken(channel)}.${encodeSubjectToken(peer)}`,
+  /** Every v1 delivery: exactly a channel and a peer token after the version. */
+  deliveryAll: `${SUBJECT_ROOT}.out.v1.*.*`,
 } as const;
 
 export const StreamNames = {
@@ -68,6 +79,8 @@ export const StreamNames = {
   sessions: 'THREADLINE_SESSIONS',
   /** Rejected input. */
   deadLetters: 'THREADLINE_DEAD_LETTERS',
+  /** Replies and command answers on their way to the channel adapters. */
+  deliveries: 'THREADLINE_DELIVERIES',
 } as const;
 
 /**

@@ -75,6 +75,14 @@ function control(
     'timer.fired': { timerId: 'daily-summary' },
     'clock.tick': {},
     'session.reset': { trigger: 'operator' },
+    'compaction.completed': {
+      compactionId: 's1:compaction:3',
+      summary: 'Summary of 4 earlier turns',
+      keptIds: ['m5', 'r5'],
+      tokensBefore: 900,
+      tokensAfter: 120,
+    },
+    'compaction.failed': { compactionId: 's1:compaction:3', reason: 'summariser returned HTTP 503' },
   };
   return {
     v: 1,
@@ -321,7 +329,7 @@ describe(`rejection: ${RejectionCode.UnknownType}`, () => {
       expect(rejection(JSON.stringify(control('clock.tick', { type })), 'control')).toEqual({
         ok: false,
         code: RejectionCode.UnknownType,
-        reason: `type: expected one of "timer.fired", "clock.tick", "session.reset" on control subjects, got ${
+        reason: `type: expected one of "timer.fired", "clock.tick", "session.reset", "compaction.completed", "compaction.failed" on control subjects, got ${
           type === null ? 'null' : JSON.stringify(type)
         }`,
       });

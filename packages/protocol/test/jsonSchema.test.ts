@@ -54,7 +54,7 @@ function committed(file: string): string | undefined {
 const fromJsonSchema = (file: string) => z.fromJSONSchema(JSON.parse(committed(file) ?? '{}'));
 
 interface Example {
-  kind: 'chat' | 'reply' | 'control' | 'dead-letter';
+  kind: 'chat' | 'reply' | 'control' | 'dead-letter' | 'delivery';
   subject: string;
   text: string;
 }
@@ -63,7 +63,7 @@ interface Example {
 function examples(): Example[] {
   const found: Example[] = [];
   const pattern =
-    /<!-- example: (chat|reply|control|dead-letter) subject=(\S+) -->\n```json\n([\s\S]*?)\n```/g;
+    /<!-- example: (chat|reply|control|dead-letter|delivery) subject=(\S+) -->\n```json\n([\s\S]*?)\n```/g;
   for (const match of protocolDoc.matchAll(pattern)) {
     found.push({ kind: match[1] as Example['kind'], subject: match[2] as string, text: match[3] as string });
   }
@@ -117,7 +117,7 @@ describe('committed JSON Schemas', () => {
 describe('examples in docs/protocol.md', () => {
   const found = examples();
 
-  it('has the promised examples: a Telegram DM, a WhatsApp group thread, a heartbeat, a reply, one control event of each type, a dead letter', () => {
+  it('has the promised examples: a Telegram DM, a WhatsApp group thread, a heartbeat, a reply, one control event of each type, a delivery, a dead letter', () => {
     expect(found.map((e) => e.kind)).toEqual([
       'chat',
       'chat',
@@ -126,6 +126,9 @@ describe('examples in docs/protocol.md', () => {
       'control',
       'control',
       'control',
+      'control',
+      'control',
+      'delivery',
       'dead-letter',
     ]);
     const chats = found.filter((e) => e.kind === 'chat').map((e) => JSON.parse(e.text));
@@ -136,28 +139,37 @@ describe('examples in docs/protocol.md', () => {
     expect(controls.map((c) => c.type)).toEqual([...CONTROL_EVENT_TYPES]);
   });
 
-  it.each(found.filter((e) => e.kind !== 'dead-letter').map((e) => [e.subject, e] as const))(
-    'the example on %s is valid for the worker and for the committed JSON Schema',
-    (_subject, example) => {
-      const kind = example.kind as 'chat' | 'reply' | 'control';
-      const verdict = validateInbound(bytes(example.text), {
-        maxBytes: protocol.DEFAULT_MAX_INBOUND_BYTES,
-        kind,
-      });
-      expect(verdict).toMatchObject({ ok: true });
-      if (!verdict.ok) return;
-      expect(fromJsonSchema(SCHEMA_FILE[kind]).safeParse(JSON.parse(example.text)).success).toBe(true);
-      // Nothing in an example is silently dropped: it uses only fields the schema knows.
-      expect(JSON.parse(JSON.stringify(verdict.event))).toEqual(JSON.parse(example.text));
-      const subject =
-        'peer' in verdict.event
-          ? inboundSubjectFor(verdict.event)
-          : kind === 'control'
-            ? controlSubjectFor(verdict.event)
-            : replySubjectFor(verdict.event);
-      expect(subject).toBe(example.subject);
-    },
-  );
+  it.each(
+    found
+      .filter((e) => e.kind !== 'dead-letter' && e.kind !== 'delivery')
+      .map((e) => [e.subject, e] as const),
+  )('the example on %s is valid for the worker and for the committed JSON Schema', (_subject, example) => {
+    const kind = example.kind as 'chat' | 'reply' | 'control';
+    const verdict = validateInbound(bytes(example.text), {
+      maxBytes: protocol.DEFAULT_MAX_INBOUND_BYTES,
+      kind,
+    });
+    expect(verdict).toMatchObject({ ok: true });
+    if (!verdict.ok) return;
+    expect(fromJsonSchema(SCHEMA_FILE[kind]).safeParse(JSON.parse(example.text)).success).toBe(true);
+    // Nothing in an example is silently dropped: it uses only fields the schema knows.
+    expect(JSON.parse(JSON.stringify(verdict.event))).toEqual(JSON.parse(example.text));
+    const subject =
+      'peer' in verdict.event
+        ? inboundSubjectFor(verdict.event)
+        : kind === 'control'
+          ? controlSubjectFor(verdict.event)
+          : replySubjectFor(verdict.event);
+    expect(subject).toBe(example.subject);
+  });
+
+  it('the delivery example is valid for the zod schema and the committed JSON Schema, on its own subject', () => {
+    const example = found.find((e) => e.kind === 'delivery');
+    const delivery = protocol.deliveryV1Schema.parse(JSON.parse(example?.text ?? ''));
+    expect(fromJsonSchema('delivery.v1.json').safeParse(JSON.parse(example?.text ?? '')).success).toBe(true);
+    expect(JSON.parse(JSON.stringify(delivery))).toEqual(JSON.parse(example?.text ?? ''));
+    expect(protocol.deliverySubjectFor(delivery)).toBe(example?.subject);
+  });
 
   it('the dead-letter example is what the worker would write for its original bytes', () => {
     const example = found.find((e) => e.kind === 'dead-letter');

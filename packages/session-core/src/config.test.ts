@@ -60,8 +60,27 @@ describe('parseConfig: defaults', () => {
       agents: { main: { id: 'main', contextWindow: 200_000, reserveTokens: 16_384 } },
       models: [],
       lifecycle: { quietMinutes: 5, compactionTimeoutMs: 120_000 },
+      compaction: { summariser: 'extractive', keepRecentTurns: 4 },
       clock: { mode: 'system' },
       production: false,
+    });
+  });
+
+  it('given an OpenAI-compatible summariser with url and model, when parsed, then the key variable is defaulted', () => {
+    const { config } = parseConfig({
+      compaction: {
+        summariser: 'openai-compatible',
+        openai: { url: 'http://127.0.0.1:8080/v1', model: 'qwen2.5' },
+      },
+    });
+    expect(config.compaction).toEqual({
+      summariser: 'openai-compatible',
+      keepRecentTurns: 4,
+      openai: {
+        url: 'http://127.0.0.1:8080/v1',
+        model: 'qwen2.5',
+        apiKeyEnv: 'THREADLINE_SUMMARISER_API_KEY',
+      },
     });
   });
 
@@ -205,6 +224,19 @@ describe('parseConfigText: an OpenClaw session block', () => {
 
 describe('parseConfig: one error of each kind names its path and problem', () => {
   it.each<[string, unknown, ConfigIssue]>([
+    [
+      'summariser without its endpoint',
+      { compaction: { summariser: 'openai-compatible' } },
+      {
+        path: 'compaction.openai',
+        message: 'required when compaction.summariser is "openai-compatible" (give url and model)',
+      },
+    ],
+    [
+      'summariser URL that is not http',
+      { compaction: { openai: { url: 'ftp://x/v1', model: 'm' } } },
+      { path: 'compaction.openai.url', message: 'expected an http(s) URL' },
+    ],
     [
       'wrong type',
       { session: { reset: { atHour: 'four' } } },

@@ -40,10 +40,29 @@ export interface ThreadlineConfig {
     /** Default 120000. */
     compactionTimeoutMs: number;
   };
+  /** How the worker summarises when a session compacts (spec §5). */
+  compaction: CompactionConfig;
   /** `test` lets tests drive a simulated clock; refused when `production` is true. */
   clock: { mode: 'system' | 'test' };
   /** Default false. */
   production: boolean;
+}
+
+export interface CompactionConfig {
+  /**
+   * `extractive` (default): built in, deterministic, offline. `openai-compatible`: any endpoint speaking
+   * the chat completions API, configured in `openai` (URL, model; the key from the environment).
+   */
+  summariser: 'extractive' | 'openai-compatible';
+  /** Turns kept verbatim after the summary (more, to keep a tool call with its result). Default 4. */
+  keepRecentTurns: number;
+  openai?: {
+    /** Base URL, e.g. `https://api.openai.com/v1`; `/chat/completions` is appended. */
+    url: string;
+    model: string;
+    /** Name of the environment variable holding the API key; default `THREADLINE_SUMMARISER_API_KEY`. */
+    apiKeyEnv: string;
+  };
 }
 
 export interface ModelConfig {
@@ -125,6 +144,8 @@ export const CONFIG_DEFAULTS = {
   maxTotalChars: 100_000,
   quietMinutes: 5,
   compactionTimeoutMs: 120_000,
+  keepRecentTurns: 4,
+  summariserApiKeyEnv: 'THREADLINE_SUMMARISER_API_KEY',
 } as const;
 
 /**
@@ -346,11 +367,34 @@ export const threadlineConfigSchema = z
         compactionTimeoutMs: positiveInt.default(CONFIG_DEFAULTS.compactionTimeoutMs),
       })
       .prefault({}),
+    compaction: z
+      .strictObject({
+        summariser: z.enum(['extractive', 'openai-compatible']).default('extractive'),
+        keepRecentTurns: z.number().int().min(0).max(1024).default(CONFIG_DEFAULTS.keepRecentTurns),
+        openai: z
+          .strictObject({
+            url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+            model: z.string().trim().min(1),
+            apiKeyEnv: z
+              .string()
+              .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+              .default(CONFIG_DEFAULTS.summariserApiKeyEnv),
+          })
+          .optional(),
+      })
+      .prefault({}),
     clock: z.strictObject({ mode: z.enum(['system', 'test']).default('system') }).prefault({}),
     production: z.boolean().default(false),
   })
   .superRefine(
     (config, ctx) => {
+      if (config.compaction.summariser === 'openai-compatible' && config.compaction.openai === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['compaction', 'openai'],
+          message: 'required when compaction.summariser is "openai-compatible" (give url and model)',
+        });
+      }
       if (config.clock.mode === 'test' && config.production) {
         ctx.addIssue({
           code: 'custom',
@@ -359,7 +403,7 @@ export const threadlineConfigSchema = z
         });
       }
     },
-    { when: (payload) => fieldsParsed(payload, ['clock', 'production']) },
+    { when: (payload) => fieldsParsed(payload, ['clock', 'production', 'compaction']) },
   )
   .superRefine(
     (config, ctx) => {
@@ -437,6 +481,7 @@ function parseWithSource(
       agents,
       models: data.models,
       lifecycle: data.lifecycle,
+      compaction: data.compaction,
       clock: data.clock,
       production: data.production,
     },

@@ -13,9 +13,25 @@ export {
   type SendCommandMode,
 } from './chatCommands.js';
 export {
+  type AnswerView,
+  agentOfKey,
+  type ContextJson,
+  contextJson,
+  effectiveModel,
+  formatContextUsage,
+  formatCount,
+  formatDuration,
+  NOT_RESPONDING_AFTER_MS,
+  renderAnswer,
+  sendPolicyOf,
+  type WorkspaceFileReport,
+  type WorkspaceReport,
+} from './commandAnswers.js';
+export {
   type AgentConfig,
   type AgentWorkspaceConfig,
   CONFIG_DEFAULTS,
+  type CompactionConfig,
   ConfigError,
   type ConfigIssue,
   DEFAULT_BOOTSTRAP_FILES,

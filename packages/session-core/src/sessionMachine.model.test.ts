@@ -81,6 +81,8 @@ function inputsFor(state: MachineState): SessionInput[] {
       at: now,
       tokensBefore: 900,
       tokensAfter: 100,
+      summary: 'the earlier turns, summarised',
+      keptIds: [],
     });
     out.push({ type: 'compaction.failed', compactionId: ctx.compaction.id, at: now, reason: 'boom' });
   }

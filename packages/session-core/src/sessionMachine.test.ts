@@ -325,6 +325,55 @@ describe('manual reset (spec §2.5, §2.6)', () => {
   });
 });
 
+describe('the reset answer and the agent health marks', () => {
+  it('given an active session, when /new opus arrives, then the answer names the new session and the chosen model', () => {
+    const g = given(msg(T0));
+    const r = cmd(T0 + 10, {
+      kind: 'reset',
+      trigger: '/new',
+      rest: '',
+      model: { provider: 'anthropic', model: 'claude-opus-4', alias: 'opus', raw: 'opus' },
+    });
+    const d = g.when(r);
+    expect(d.answers).toEqual([
+      {
+        sessionId: r.newSessionId,
+        inReplyTo: r.messageId,
+        answer: {
+          kind: 'reset',
+          trigger: '/new',
+          sessionId: r.newSessionId,
+          model: { provider: 'anthropic', model: 'claude-opus-4' },
+        },
+      },
+    ]);
+  });
+
+  it('given an operator reset, when applied, then nobody in the chat asked, so nothing is answered', () => {
+    const d = given(msg(T0)).when({
+      type: 'session.reset',
+      at: T0 + 10,
+      trigger: 'operator',
+      newSessionId: 's-op',
+      rules: daily,
+    });
+    expect(d.answers).toEqual([]);
+  });
+
+  it('given messages and replies, then the last message and the last reply are kept apart, replies included after the session ended', () => {
+    const g = given(msg(T0), reply(T0 + 5_000), msg(T0 + 9_000));
+    expect(g.snapshot.context).toMatchObject({ lastMessageAt: T0 + 9_000, lastReplyAt: T0 + 5_000 });
+    const late = decide(decide(g.snapshot, fire(g.snapshot, 'expiry')).snapshot, reply(NEXT_4AM + 1));
+    expect(late.snapshot.context).toMatchObject({ lastMessageAt: T0 + 9_000, lastReplyAt: NEXT_4AM + 1 });
+  });
+
+  it('given a reply to the last message, when /status arrives, then the command does not count as a message awaiting the agent', () => {
+    const g = given(msg(T0), reply(T0 + 5_000));
+    const d = g.when(cmd(T0 + 9_000, { kind: 'status' }));
+    expect(d.snapshot.context).toMatchObject({ lastMessageAt: T0, lastReplyAt: T0 + 5_000 });
+  });
+});
+
 describe('commands answered in the session', () => {
   it('/status and /context are recorded as activity and answered', () => {
     const g = given(msg(T0));
@@ -395,6 +444,8 @@ describe('compaction', () => {
       at: T0 + 30,
       tokensBefore: 250,
       tokensAfter: 40,
+      summary: 'the earlier turns, summarised',
+      keptIds: [],
     });
     expect(done.snapshot.state).toBe('active');
     expect(factTypes(done)).toEqual([
@@ -443,6 +494,8 @@ describe('compaction', () => {
       at: T0 + 5 * MIN,
       tokensBefore: 1,
       tokensAfter: 1,
+      summary: 'the earlier turns, summarised',
+      keptIds: [],
     });
     expect(late.facts).toEqual([]);
     expect(late.snapshot.context.compactionCount).toBe(0);
@@ -506,6 +559,8 @@ describe('compaction', () => {
       at: expiryDue.dueAt + 10,
       tokensBefore: 1,
       tokensAfter: 1,
+      summary: 'the earlier turns, summarised',
+      keptIds: [],
     });
     expect(d.snapshot.state).toBe('expired');
     expect(factTypes(d)).toEqual(['CompactionCompleted', 'SessionExpired']);

@@ -30,7 +30,7 @@ import { evaluateFreshness, nextExpiryAt } from './freshness.js';
 import type { ResetPolicy } from './types.js';
 
 /** Bumped whenever the context shape or the meaning of a state changes; stamped into every snapshot. */
-export const SESSION_MACHINE_VERSION = 3;
+export const SESSION_MACHINE_VERSION = 4;
 
 // ───────────────────────────── inputs ─────────────────────────────
 
@@ -100,6 +100,13 @@ export interface OutboundReply {
   usage?: { inputTokens?: number; outputTokens?: number; contextTokens?: number };
   /** A reply to a system turn: recorded, but not activity. */
   system?: boolean;
+  /** The chat message this answers (the host's, for the delivery; the machine does not read it). */
+  inReplyTo?: string;
+  /** Tool calls this turn issued, and the call whose result it carries: compaction keeps such pairs together. */
+  toolCallIds?: string[];
+  toolResultOf?: string;
+  /** Recorded in the session, never delivered to the chat (tool traffic, internal turns). */
+  noDelivery?: boolean;
   /**
    * The send policy's verdict for delivering this reply (spec §3), decided by the host from the config
    * and this session's override and route as they stand when the reply is applied. Absent: not gated.
@@ -128,6 +135,13 @@ export interface CompactionCompleted {
   at: number;
   tokensBefore: number;
   tokensAfter: number;
+  /** The summary entry that replaces the older part of the conversation. */
+  summary: string;
+  /**
+   * The turns (message and reply ids) kept verbatim after the summary. Every other turn recorded in the
+   * session before this compaction is inside the summary; turns recorded after it follow it verbatim.
+   */
+  keptIds: string[];
 }
 
 export interface CompactionFailed {
@@ -222,7 +236,13 @@ export interface SessionContext {
   timers: { expiry: TimerRef | null; quiet: TimerRef | null; compaction: TimerRef | null };
   /** Monotonic per key; makes timer and compaction ids unique and replay-stable. */
   seq: number;
-  compaction: { id: string; trigger: 'manual' | 'auto'; startedAt: number } | null;
+  /** The compaction running, and for `/compact` the message that asked (its answer replies to it). */
+  compaction: {
+    id: string;
+    trigger: 'manual' | 'auto';
+    startedAt: number;
+    requestedBy: string | null;
+  } | null;
   /**
    * After a failed compaction, automatic compaction waits until the context has grown past this many
    * tokens, so that a broken summariser is not retried on every message.
@@ -238,6 +258,9 @@ export interface SessionContext {
   origin: MessageRoute | null;
   /** Where the latest message came from: the delivery route (spec §4 `lastChannel`, `lastTo`, …). Kept across sessions of the key. */
   lastRoute: MessageRoute | null;
+  /** The latest non-system inbound message of the key, and the latest agent reply: the agent's health in `/status`. */
+  lastMessageAt: number | null;
+  lastReplyAt: number | null;
 }
 
 /** How many distinct shared-DM senders a session remembers (enough to warn; bounded for hostile input). */
@@ -268,6 +291,8 @@ export function initialSessionContext(): SessionContext {
     privacyWarning: null,
     origin: null,
     lastRoute: null,
+    lastMessageAt: null,
+    lastReplyAt: null,
   };
 }
 
@@ -337,6 +362,8 @@ export type SessionFact =
       tokensBefore: number;
       tokensAfter: number;
       compactionCount: number;
+      summary: string;
+      keptIds: string[];
     }
   | { type: 'CompactionFailed'; at: number; sessionId: string; compactionId: string; reason: string }
   /**
@@ -353,6 +380,8 @@ export type SessionFact =
     };
 
 export type CommandAnswer =
+  /** `/new` or `/reset`: the new session's id, and the model it was asked to use. */
+  | { kind: 'reset'; trigger: string; sessionId: string; model?: { provider: string; model?: string } }
   | { kind: 'status' }
   | { kind: 'context'; mode: 'list' | 'detail' | 'json' }
   | { kind: 'send'; override: 'allow' | 'deny' | null }
@@ -645,6 +674,8 @@ function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
       d.lastActivityAt = Math.max(d.lastActivityAt ?? event.at, event.at);
       touch(d, event.at);
       d.rules = event.rules;
+      // A command the gateway answers itself is not a message the agent owes a reply to.
+      if (!event.command) d.lastMessageAt = Math.max(d.lastMessageAt ?? event.at, event.at);
       d.messageCount += 1;
       d.turnsSinceCompaction += 1;
       d.tokens.context += tokens;
@@ -670,6 +701,7 @@ function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
     step.update((d) => {
       if (!event.system) d.lastActivityAt = Math.max(d.lastActivityAt ?? event.at, event.at);
       touch(d, event.at);
+      d.lastReplyAt = Math.max(d.lastReplyAt ?? event.at, event.at);
       d.messageCount += 1;
       d.turnsSinceCompaction += 1;
       d.tokens.input += tokensOf(event.usage?.inputTokens);
@@ -690,6 +722,7 @@ function beginCompaction(
   eventAt: number,
   trigger: 'manual' | 'auto',
   instructions: string | undefined,
+  requestedBy: string | null,
 ) {
   const sessionId = step.ctx.sessionId as string;
   // A turn applied from the queue carries its (older) arrival time; the compaction starts now.
@@ -698,7 +731,7 @@ function beginCompaction(
   const compactionId = `${sessionId}:compaction:${step.ctx.seq + 1}`;
   step.update((d) => {
     d.seq += 1;
-    d.compaction = { id: compactionId, trigger, startedAt: at };
+    d.compaction = { id: compactionId, trigger, startedAt: at, requestedBy };
   });
   step.cancel('quiet');
   step.schedule('compaction', at + timeout);
@@ -774,6 +807,7 @@ export const sessionMachine = setup({
       const step = new Step(context, enqueue as unknown as Enqueue);
       step.update((d) => {
         touch(d, event.at);
+        d.lastReplyAt = Math.max(d.lastReplyAt ?? event.at, event.at);
       });
       // A reply that lands after its session ended belongs to that session's history; it revives nothing.
       recordReply(step, event, context.sessionId, 0);
@@ -810,6 +844,21 @@ export const sessionMachine = setup({
       step.update((d) => {
         d.endReason = null;
       });
+      if (command) {
+        step.answer(event.type === 'message.inbound' ? event.messageId : null, {
+          kind: 'reset',
+          trigger,
+          sessionId: event.newSessionId,
+          ...(command.model
+            ? {
+                model: {
+                  provider: command.model.provider,
+                  ...(command.model.model === undefined ? {} : { model: command.model.model }),
+                },
+              }
+            : {}),
+        });
+      }
       step.commit();
       // The rest of the text becomes the new session's first message.
       if (event.type === 'message.inbound' && command && command.rest !== '') {
@@ -902,13 +951,13 @@ export const sessionMachine = setup({
       const step = new Step(context, enqueue as unknown as Enqueue);
       // The /compact message itself is part of the conversation; what came before it is summarised.
       applyTurn(step, event);
-      beginCompaction(step, event.at, 'manual', event.command.instructions);
+      beginCompaction(step, event.at, 'manual', event.command.instructions, event.messageId);
       step.commit();
     }),
     compactAutomatically: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'message.inbound' && event.type !== 'reply.outbound') return;
       const step = new Step(context, enqueue as unknown as Enqueue);
-      beginCompaction(step, event.at, 'auto', undefined);
+      beginCompaction(step, event.at, 'auto', undefined, null);
       step.commit();
     }),
     queue: enqueueActions(({ context, event, enqueue }) => {
@@ -949,9 +998,11 @@ export const sessionMachine = setup({
           tokensBefore: tokensOf(event.tokensBefore),
           tokensAfter: tokensOf(event.tokensAfter),
           compactionCount: step.ctx.compactionCount,
+          summary: event.summary,
+          keptIds: [...event.keptIds],
         });
         if (compaction.trigger === 'manual') {
-          step.answer(null, {
+          step.answer(compaction.requestedBy, {
             kind: 'compact-done',
             tokensBefore: tokensOf(event.tokensBefore),
             tokensAfter: tokensOf(event.tokensAfter),
@@ -967,7 +1018,7 @@ export const sessionMachine = setup({
           touch(d, at);
         });
         step.fact({ type: 'CompactionFailed', at, sessionId, compactionId: compaction.id, reason });
-        step.answer(null, { kind: 'compact-failed', reason });
+        step.answer(compaction.requestedBy, { kind: 'compact-failed', reason });
       }
       const pending = step.ctx.pending;
       step.update((d) => {

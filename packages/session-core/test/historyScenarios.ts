@@ -88,6 +88,8 @@ export const scenarios: Scenario[] = [
         at: T0 + 3 * MIN,
         tokensBefore: 2200,
         tokensAfter: 300,
+        summary: 'the earlier turns, summarised',
+        keptIds: [],
       }),
       msg(T0 + 4 * MIN, '/compact', { command: { kind: 'compact', instructions: 'keep names' } }),
       fire('compaction', 1000),

@@ -203,6 +203,10 @@ export function replyInput(
       ...tokensOf(reply.tokens, reply.text, ctx),
       ...(reply.usage === undefined ? {} : { usage: reply.usage }),
       ...(reply.system === undefined ? {} : { system: reply.system }),
+      ...(reply.inReplyTo === undefined ? {} : { inReplyTo: reply.inReplyTo }),
+      ...(reply.toolCallIds === undefined ? {} : { toolCallIds: reply.toolCallIds }),
+      ...(reply.toolResultOf === undefined ? {} : { toolResultOf: reply.toolResultOf }),
+      ...(reply.noDelivery === undefined ? {} : { noDelivery: reply.noDelivery }),
       ...(ctx && snapshot ? { delivery: deliveryVerdict(reply.sessionKey, snapshot, ctx.config) } : {}),
     },
   };
@@ -234,6 +238,29 @@ export function controlInput(
           trigger: event.trigger,
           newSessionId: deterministicUuid(`${event.sessionKey}\n${inputId}`),
           rules: snapshot?.context.rules ?? rulesFor(event.sessionKey, null, ctx),
+        },
+      };
+    case 'compaction.completed':
+      return {
+        ...base,
+        input: {
+          type: 'compaction.completed',
+          compactionId: event.compactionId,
+          at: event.at,
+          tokensBefore: event.tokensBefore,
+          tokensAfter: event.tokensAfter,
+          summary: event.summary,
+          keptIds: event.keptIds,
+        },
+      };
+    case 'compaction.failed':
+      return {
+        ...base,
+        input: {
+          type: 'compaction.failed',
+          compactionId: event.compactionId,
+          at: event.at,
+          reason: event.reason,
         },
       };
   }

@@ -51,8 +51,9 @@ import {
   sessionKeyOf,
   type WorkItem,
 } from './inputs.js';
+import type { RecordSource } from './records.js';
 import { type RoutedChatV1, routedChatV1Schema } from './records.js';
-import type { SessionActors } from './sessionActors.js';
+import type { ApplyResult, SessionActors } from './sessionActors.js';
 
 export interface PartitionRunnerOptions {
   nc: NatsConnection;
@@ -69,6 +70,12 @@ export interface PartitionRunnerOptions {
   checkpointIntervalMs?: number;
   /** Called for each input applied to a key of this partition (the worker tracks which keys it holds). */
   onApplied?: (sessionKey: string) => void;
+  /**
+   * Carries out what an applied input's record asks for — publish its deliveries, start its compaction —
+   * before the input counts as processed (checkpoint). Called for a newly recorded input and for one read
+   * again after a crash (`replayed`), whose effects may not have happened; so it must be idempotent.
+   */
+  effects?: (sessionKey: string, source: RecordSource, result: ApplyResult) => Promise<void>;
   onDeadLetter?: (code: RejectionCode, reason: string, subject: string) => void;
   onError?: (error: unknown, where: string) => void;
 }
@@ -211,9 +218,11 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
         `sessionKey ${JSON.stringify(keyed.sessionKey)} does not belong on ${subject}${keyed.hint}`,
       );
     const at = options.clock.now();
-    await options.actors.apply(keyed.sessionKey, { stream: StreamNames.keyed, seq }, (snapshot) =>
+    const source: RecordSource = { stream: StreamNames.keyed, seq };
+    const result = await options.actors.apply(keyed.sessionKey, source, (snapshot) =>
       keyed.build(snapshot, at),
     );
+    await options.effects?.(keyed.sessionKey, source, result);
     options.onApplied?.(keyed.sessionKey);
     metrics.applied += 1;
   };

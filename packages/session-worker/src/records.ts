@@ -6,6 +6,7 @@
 import { type ChatEventV1, chatEventV1Schema, MAX_SESSION_KEY_LENGTH } from '@threadline/protocol';
 import type { Decision, SessionInput } from '@threadline/session-core';
 import * as z from 'zod';
+import type { RecordedDelivery } from './deliveries.js';
 
 /** A chat event after the router resolved its session key: the body of `tl.routed.v1.<sessionKey>`. */
 export interface RoutedChatV1 {
@@ -50,6 +51,11 @@ export interface TransitionRecordV1 {
   compactions: Decision['compactions'];
   /** The session machine version that decided it. */
   machineVersion: number;
+  /**
+   * What the transition sends to the chat — the agent reply, the command answers — each with the send
+   * policy's verdict; only the `allowed` ones are published. Absent when there is nothing to send.
+   */
+  deliveries?: RecordedDelivery[];
 }
 
 export const TRANSITION_RECORD_SCHEMA_VERSION = 1;

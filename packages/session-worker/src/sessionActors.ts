@@ -14,6 +14,7 @@
  */
 import { ConcurrencyError, type SessionLog } from '@threadline/event-log';
 import type { SessionSnapshot } from '@threadline/session-core';
+import type { RecordedDelivery } from './deliveries.js';
 import type { WorkItem } from './inputs.js';
 import {
   type Divergence,
@@ -36,6 +37,15 @@ export interface SessionActorsOptions {
   onDivergence?: (sessionKey: string, divergence: Divergence) => void;
   /** Test hook: runs after a record is appended and before anything else (e.g. a crash injection). */
   afterAppend?: (sessionKey: string, seq: number) => void;
+  /**
+   * What a transition sends to the chat, computed before it is stored so that the record holds it (see
+   * deliveries.ts). `after` is the snapshot the transition produced. Absent: records carry no deliveries.
+   */
+  deliveries?: (
+    sessionKey: string,
+    body: TransitionRecordV1,
+    after: SessionSnapshot,
+  ) => Promise<RecordedDelivery[]>;
 }
 
 export type ApplyOutcome = Exclude<Verdict['kind'], 'record'> | 'recorded';
@@ -121,6 +131,8 @@ export class SessionActors {
         this.#count(verdict.kind);
         return { outcome: verdict.kind, state, conflicts };
       }
+      const deliveries = await this.#options.deliveries?.(sessionKey, verdict.body, verdict.next.snapshot);
+      if (deliveries !== undefined && deliveries.length > 0) verdict.body.deliveries = deliveries;
       try {
         const appended = await this.#options.log.append({
           sessionKey,
@@ -191,6 +203,23 @@ export class SessionActors {
     if (state.head.seq === 0) return state; // a key with no history is not worth holding
     await this.#keep(state, folded > 0);
     return state;
+  }
+
+  /**
+   * The record that holds the input read at `source` (an input recognised as `replayed`), so that its
+   * effects — deliveries, a compaction to run — can be carried out again after a crash. Reads the key's
+   * log from the start; replays are rare (only the inputs after a checkpoint, after a crash or takeover).
+   */
+  async findRecord(
+    sessionKey: string,
+    source: RecordSource,
+  ): Promise<{ seq: number; body: TransitionRecordV1 } | undefined> {
+    for await (const record of this.#options.log.read<TransitionRecordV1>(sessionKey)) {
+      const from = record.body.source;
+      if (from !== null && from.stream === source.stream && from.seq === source.seq)
+        return { seq: record.seq, body: record.body };
+    }
+    return undefined;
   }
 
   /** Writes every resident key's state to the snapshot store and empties the cache (graceful stop, hand-over). */

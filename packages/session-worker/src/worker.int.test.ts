@@ -1,18 +1,17 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { driveSharedClock, followSharedClock, SimulatedClock } from '@threadline/clock';
-import { NatsSessionLog, parseStoredSubject, type SessionRecord, verifyChain } from '@threadline/event-log';
+import { parseStoredSubject, verifyChain } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
 import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
-import { type DeadLetterV1, decodeBase64, StreamNames, Subjects } from '@threadline/protocol';
+import { decodeBase64, StreamNames, Subjects } from '@threadline/protocol';
 import { parseConfig, serializeSnapshot, type ThreadlineConfig } from '@threadline/session-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sessionKeyOf } from './inputs.js';
 import { emptyKeyState, foldRecord } from './keyState.js';
-import type { TransitionRecordV1 } from './records.js';
 import { type SessionWorker, startSessionWorker } from './worker.js';
+import { chat, deadLetters, history, T0, until } from './worker.support.js';
 
-const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
 const PARTITIONS = 4;
 const encoder = new TextEncoder();
 
@@ -22,47 +21,6 @@ const config: ThreadlineConfig = parseConfig({
     reset: { mode: 'idle', idleMinutes: 120 },
   },
 }).config;
-
-function chat(channel: string, peer: string, n: number, extra: Record<string, unknown> = {}) {
-  return {
-    v: 1,
-    type: 'chat.message',
-    id: `${channel}:${peer}:${n}`,
-    channel,
-    chatType: 'direct',
-    peer: { kind: 'direct', id: peer },
-    sender: { id: peer, isAuthorized: true },
-    text: `message ${n}`,
-    at: T0 + n,
-    ...extra,
-  };
-}
-
-async function until(predicate: () => boolean | Promise<boolean>, ms = 20_000, what = 'condition') {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} not reached in ${ms} ms`);
-}
-
-async function history(nc: NatsConnection, key: string): Promise<SessionRecord<TransitionRecordV1>[]> {
-  const out: SessionRecord<TransitionRecordV1>[] = [];
-  for await (const r of new NatsSessionLog(nc).read<TransitionRecordV1>(key)) out.push(r);
-  return out;
-}
-
-async function deadLetters(nc: NatsConnection): Promise<DeadLetterV1[]> {
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(StreamNames.deadLetters);
-  const out: DeadLetterV1[] = [];
-  for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(StreamNames.deadLetters, { seq });
-    if (m) out.push(m.json<DeadLetterV1>());
-  }
-  return out;
-}
 
 describe('session worker (real nats-server)', () => {
   let server: RunningNatsServer;

@@ -4,23 +4,28 @@
  * session actors. Losing or handing over a partition stops its readers first and then passivates its
  * keys, so the next owner starts from the log and the snapshots, never from this worker's memory.
  */
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '@threadline/clock';
+import { extractiveSummariser, openAiCompatibleSummariser, type Summariser } from '@threadline/compaction';
 import { NatsSessionLog, provisionStreams, type SessionLog, threadlineStreams } from '@threadline/event-log';
 import { type PartitionOwnership, startPartitionOwnership } from '@threadline/partitions';
-import type { RejectionCode } from '@threadline/protocol';
-import type { ThreadlineConfig } from '@threadline/session-core';
+import { deliverySubjectFor, type RejectionCode } from '@threadline/protocol';
+import { agentOfKey, renderAnswer, type ThreadlineConfig } from '@threadline/session-core';
 import { type TokenizerName, tokenCounter } from '@threadline/tokens';
 import { type CheckpointStore, KvCheckpointStore } from './checkpoints.js';
+import { type CompactionRunner, startCompactionRunner } from './compactionRunner.js';
+import { deliveriesOf, publishable } from './deliveries.js';
 import {
   emptyPartitionMetrics,
   type PartitionMetrics,
   type PartitionRunner,
   startPartitionRunner,
 } from './partitionRunner.js';
-import { SessionActors, type SessionActorsMetrics } from './sessionActors.js';
+import type { RecordSource } from './records.js';
+import { type ApplyResult, SessionActors, type SessionActorsMetrics } from './sessionActors.js';
 import { KvSnapshotStore, type SnapshotStore } from './snapshotStore.js';
+import { readWorkspaceReport } from './workspace.js';
 
 export interface SessionWorkerOptions {
   nc: NatsConnection;
@@ -55,6 +60,10 @@ export interface SessionWorkerOptions {
   snapshots?: SnapshotStore;
   checkpoints?: CheckpointStore;
   afterAppend?: (sessionKey: string, seq: number) => void;
+  /** Writes compaction summaries. Default: from `config.compaction` (the built-in extractive one). */
+  summariser?: Summariser;
+  /** The environment the summariser's API key is read from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
   onEvent?: (event: WorkerEvent) => void;
 }
 
@@ -91,10 +100,26 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
   const snapshots = options.snapshots ?? (await KvSnapshotStore.open(nc, { replicas: options.replicas }));
   const checkpoints =
     options.checkpoints ?? (await KvCheckpointStore.open(nc, { replicas: options.replicas }));
+  const js = jetstream(nc);
   const actors = new SessionActors({
     log,
     snapshots,
     maxResident: options.maxResident,
+    deliveries: async (sessionKey, body, after) => {
+      const workspace = body.answers.some((a) => a.answer.kind === 'context')
+        ? await readWorkspaceReport(agentOfKey(sessionKey, config), countTokens)
+        : undefined;
+      const now = body.input.at;
+      return deliveriesOf(sessionKey, body, after, config, (answer) =>
+        renderAnswer(answer, {
+          sessionKey,
+          snapshot: after,
+          now,
+          config,
+          ...(workspace ? { workspace } : {}),
+        }),
+      );
+    },
     ...(options.afterAppend ? { afterAppend: options.afterAppend } : {}),
     onDivergence: (key, d) =>
       emit({
@@ -103,6 +128,38 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
         message: `record ${d.seq} (${d.inputId}) decides other facts on this build`,
       }),
   });
+  const compactions: CompactionRunner = startCompactionRunner({
+    nc,
+    log,
+    clock,
+    summariser: options.summariser ?? summariserFrom(config, options.env ?? process.env),
+    keepRecentTurns: config.compaction.keepRecentTurns,
+    countTokens,
+    onError: (error, where) =>
+      emit({ type: 'error', where, message: error instanceof Error ? error.message : String(error) }),
+  });
+
+  /**
+   * An applied input's effects, from its record: the allowed deliveries (each under its own message id,
+   * so a re-publication after a crash is dropped by the stream within its window; adapters dedupe by the
+   * delivery id beyond it), and the compaction it started, if the session is still running it.
+   */
+  const effects = async (sessionKey: string, source: RecordSource, result: ApplyResult) => {
+    let body = result.record?.body;
+    if (result.outcome === 'replayed' || result.outcome === 'duplicate')
+      body = (await actors.findRecord(sessionKey, source))?.body;
+    if (!body) return;
+    for (const delivery of publishable(body.deliveries)) {
+      await js.publish(deliverySubjectFor(delivery), JSON.stringify(delivery), {
+        msgID: `out:${delivery.id}`,
+      });
+    }
+    const running = result.state.snapshot.context.compaction?.id;
+    for (const request of body.compactions) {
+      if (request.compactionId === running) compactions.start(sessionKey, request);
+    }
+  };
+
   const runners = new Map<number, PartitionRunner>();
   const finished = new Map<number, PartitionMetrics>();
   /** Which partition each resident key's inputs come from, so a released partition's keys can be passivated. */
@@ -126,6 +183,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
         clock,
         inputs: { config, hostTimeZone, countTokens },
         maxInboundBytes: options.maxInboundBytes,
+        effects,
         onApplied: (key) => {
           keyPartition.set(key, partition);
           if (keyPartition.size > 4 * options.maxResident) {
@@ -193,11 +251,29 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
       stopping ??= (async () => {
         if (ownership) await ownership.stop();
         for (const p of [...runners.keys()]) await release(p, 'stopping');
+        await compactions.stop();
         await actors.passivateAll();
       })();
       return stopping;
     },
   };
+}
+
+/** The summariser `config.compaction` names; the API key comes from the environment, never the config file. */
+export function summariserFrom(
+  config: ThreadlineConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): Summariser {
+  const { summariser, openai } = config.compaction;
+  if (summariser === 'openai-compatible' && openai) {
+    const apiKey = env[openai.apiKeyEnv];
+    return openAiCompatibleSummariser({
+      url: openai.url,
+      model: openai.model,
+      ...(apiKey ? { apiKey } : {}),
+    });
+  }
+  return extractiveSummariser();
 }
 
 function addMetrics(a: PartitionMetrics | undefined, b: PartitionMetrics | undefined): PartitionMetrics {
