@@ -29,7 +29,14 @@ export interface ThreadlineConfig {
   /** OpenClaw's `session` block, validated, as configured (no defaults filled; see the module doc). */
   session: SessionConfig;
   /** IANA zone for daily resets when `session.reset.timeZone` is absent; undefined = the host's zone. */
-  gateway: { timeZone?: string };
+  gateway: {
+    timeZone?: string;
+    /**
+     * What the bot is called in groups and channels (`@clawbot`, `<@U123>`): a leading mention of one is
+     * dropped before a command is matched, and `/status@clawbot` is a command for this bot (spec §2.5).
+     */
+    botMentions?: string[];
+  };
   /** Keyed by normalized agent id; `main` is always present. */
   agents: Record<string, AgentConfig>;
   /** The allow-list used by `/new <model>` (spec §2.5). */
@@ -358,7 +365,12 @@ const modelsSchema = z
 export const threadlineConfigSchema = z
   .strictObject({
     session: sessionSchema.prefault({}),
-    gateway: z.strictObject({ timeZone: ianaZone.optional() }).prefault({}),
+    gateway: z
+      .strictObject({
+        timeZone: ianaZone.optional(),
+        botMentions: z.array(z.string().trim().min(1, 'must not be blank')).optional(),
+      })
+      .prefault({}),
     agents: z.record(recordKey, agentSchema).prefault({}),
     models: modelsSchema.prefault([]),
     lifecycle: z

@@ -25,6 +25,23 @@ const event = (extra: Partial<ChatEventV1> = {}): ChatEventV1 => ({
 });
 
 describe('inputs', () => {
+  it('given the bot mentions from config, when a group message addresses the bot, then its command is parsed', () => {
+    const withMentions: InputContext = {
+      ...ctx,
+      config: parseConfig({ gateway: { botMentions: ['@clawbot'] } }).config,
+    };
+    const group = event({ chatType: 'group', peer: { kind: 'group', id: '-100' }, text: '@clawbot /status' });
+    const command = (c: InputContext, e: ChatEventV1) => {
+      const input = chatInput('agent:main:telegram:group:-100', e, T0, c).input;
+      return input.type === 'message.inbound' ? input.command : undefined;
+    };
+    expect(command(withMentions, group)).toEqual({ kind: 'status' });
+    expect(command(withMentions, event({ text: '/status@clawbot' }))).toEqual({ kind: 'status' });
+    // Without them the bot cannot know it was addressed: the text goes to the agent.
+    expect(command(ctx, group)).toBeNull();
+    expect(command(withMentions, { ...group, text: '@otherbot /status' })).toBeNull();
+  });
+
   it('given no token count from the adapter, when the input is made, then the tokenizer counts the text', () => {
     const item = chatInput('agent:main:main', event(), T0, ctx);
     expect(item.input.type === 'message.inbound' && item.input.tokens).toBe(counter.count(event().text));

@@ -91,6 +91,7 @@ export function chatInput(sessionKey: string, event: ChatEventV1, at: number, ct
         owner: event.sender.isOwner === true,
         chatType: event.chatType,
         ...(ctx.config.session.resetTriggers ? { resetTriggers: ctx.config.session.resetTriggers } : {}),
+        ...(ctx.config.gateway.botMentions ? { botMentions: ctx.config.gateway.botMentions } : {}),
         models: ctx.config.models,
       })
     : null;
