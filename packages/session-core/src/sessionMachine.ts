@@ -998,8 +998,9 @@ export const sessionMachine = setup({
           tokensBefore: tokensOf(event.tokensBefore),
           tokensAfter: tokensOf(event.tokensAfter),
           compactionCount: step.ctx.compactionCount,
-          summary: event.summary,
-          keptIds: [...event.keptIds],
+          // Records from before machine version 4 carry neither (no compaction ever completed then).
+          summary: event.summary ?? '',
+          keptIds: [...(event.keptIds ?? [])],
         });
         if (compaction.trigger === 'manual') {
           step.answer(compaction.requestedBy, {
