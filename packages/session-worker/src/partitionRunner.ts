@@ -51,8 +51,7 @@ import {
   sessionKeyOf,
   type WorkItem,
 } from './inputs.js';
-import type { RecordSource } from './records.js';
-import { type RoutedChatV1, routedChatV1Schema } from './records.js';
+import { type RecordSource, type RoutedChatV1, routedChatV1Schema } from './records.js';
 import type { ApplyResult, SessionActors } from './sessionActors.js';
 
 export interface PartitionRunnerOptions {
