@@ -6,44 +6,22 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SimulatedClock } from '@threadline/clock';
 import { type Summariser, SummariserError } from '@threadline/compaction';
-import { connectToNats } from '@threadline/nats';
-import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import { type DeliveryV1, Subjects } from '@threadline/protocol';
 import { parseConfig, type ThreadlineConfig } from '@threadline/session-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transcriptOf } from './transcript.js';
-import { type SessionWorker, type SessionWorkerOptions, startSessionWorker } from './worker.js';
-import { chat, deliveries, history, T0, until } from './worker.support.js';
-
-const PARTITIONS = 4;
+import type { SessionWorkerOptions } from './worker.js';
+import { chat, deliveries, history, T0, until, workerTestBed } from './worker.support.js';
 
 describe('conversation features through NATS (real nats-server, real worker)', () => {
-  let server: RunningNatsServer;
+  const bed = workerTestBed({ config: parseConfig({}).config, forcePartitions: [0, 1, 2, 3] });
   let nc: NatsConnection;
   let workspaceDir: string;
-  const workers: SessionWorker[] = [];
-  const clock = new SimulatedClock(T0);
-
   const start = (config: ThreadlineConfig, extra: Partial<SessionWorkerOptions> = {}) =>
-    startSessionWorker({
-      nc,
-      config,
-      clock,
-      workerId: `w${workers.length + 1}`,
-      partitions: PARTITIONS,
-      replicas: 1,
-      maxResident: 100,
-      maxInboundBytes: 64 * 1024,
-      forcePartitions: [0, 1, 2, 3],
-      ...extra,
-    }).then((w) => {
-      workers.push(w);
-      return w;
-    });
+    bed.start({ config, ...extra });
 
   const send = async (channel: string, peer: string, n: number, text: string, sender: object = {}) => {
     const event = chat(channel, peer, n, {
@@ -76,20 +54,12 @@ describe('conversation features through NATS (real nats-server, real worker)', (
     deliveryFor((d) => d.inReplyTo === id && d.kind === 'answer', `answer to ${id}`);
 
   beforeAll(async () => {
-    server = await startNatsServer();
-    nc = await connectToNats({ servers: server.url });
+    nc = bed.nc;
     workspaceDir = await mkdtemp(join(tmpdir(), 'threadline-workspace-'));
     await writeFile(join(workspaceDir, 'AGENTS.md'), '# Agents\nBe kind and brief.\n');
     await writeFile(join(workspaceDir, 'SOUL.md'), 'x'.repeat(500));
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.stop()));
-    const jsm = await jetstreamManager(nc);
-    for await (const stream of jsm.streams.list()) await jsm.streams.delete(stream.config.name);
-  });
   afterAll(async () => {
-    await nc?.close();
-    await server?.dispose();
     await rm(workspaceDir, { recursive: true, force: true });
   });
 

@@ -1,18 +1,14 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { driveSharedClock, followSharedClock, SimulatedClock } from '@threadline/clock';
+import { driveSharedClock, followSharedClock } from '@threadline/clock';
 import { parseStoredSubject, verifyChain } from '@threadline/event-log';
-import { connectToNats } from '@threadline/nats';
-import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import { decodeBase64, StreamNames, Subjects } from '@threadline/protocol';
 import { parseConfig, serializeSnapshot, type ThreadlineConfig } from '@threadline/session-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sessionKeyOf } from './inputs.js';
 import { emptyKeyState, foldRecord } from './keyState.js';
-import { type SessionWorker, startSessionWorker } from './worker.js';
-import { chat, deadLetters, history, T0, until } from './worker.support.js';
+import { chat, deadLetters, history, PARTITIONS, T0, until, workerTestBed } from './worker.support.js';
 
-const PARTITIONS = 4;
 const encoder = new TextEncoder();
 
 const config: ThreadlineConfig = parseConfig({
@@ -23,41 +19,11 @@ const config: ThreadlineConfig = parseConfig({
 }).config;
 
 describe('session worker (real nats-server)', () => {
-  let server: RunningNatsServer;
+  const bed = workerTestBed({ config, leaseTtlMs: 2_000, heartbeatMs: 300 });
+  const start = (extra: Parameters<typeof bed.start>[0] = {}) => bed.start(extra);
   let nc: NatsConnection;
-  const workers: SessionWorker[] = [];
-  const clock = new SimulatedClock(T0);
-
-  const start = (extra: Partial<Parameters<typeof startSessionWorker>[0]> = {}) =>
-    startSessionWorker({
-      nc,
-      config,
-      clock,
-      workerId: `w${workers.length + 1}`,
-      partitions: PARTITIONS,
-      replicas: 1,
-      maxResident: 100,
-      maxInboundBytes: 64 * 1024,
-      leaseTtlMs: 2_000,
-      heartbeatMs: 300,
-      ...extra,
-    }).then((w) => {
-      workers.push(w);
-      return w;
-    });
-
-  beforeAll(async () => {
-    server = await startNatsServer();
-    nc = await connectToNats({ servers: server.url });
-  });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.stop()));
-    const jsm = await jetstreamManager(nc);
-    for await (const stream of jsm.streams.list()) await jsm.streams.delete(stream.config.name);
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await server?.dispose();
+  beforeAll(() => {
+    nc = bed.nc;
   });
 
   it('takes a chat message to its session history, and records the agent reply and control events there', async () => {
@@ -411,7 +377,7 @@ describe('session worker (real nats-server)', () => {
     expect(first.actors.residentCount).toBeLessThanOrEqual(3);
     expect(first.actors.metrics.passivations).toBeGreaterThan(0);
     await first.stop();
-    workers.splice(workers.indexOf(first), 1);
+    bed.forget(first);
 
     const second = await start({ maxResident: 3 });
     for (const key of keys) {
@@ -451,7 +417,7 @@ describe('session worker (real nats-server)', () => {
     await publishRound();
 
     await first.stop();
-    workers.splice(workers.indexOf(first), 1);
+    bed.forget(first);
     await until(() => second.owned().length === PARTITIONS, 15_000, 'the second worker taking over');
     await publishRound();
 

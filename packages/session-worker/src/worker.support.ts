@@ -1,14 +1,84 @@
 /**
- * Shared by the worker's integration tests (real nats-server): a chat event builder, polling, and
- * readers for a key's history, the dead letters and the deliveries.
+ * Shared by the worker's integration tests (real nats-server): the test bed (server, connection,
+ * workers, clean-up), a chat event builder, polling, and readers for a key's history, the dead letters
+ * and the deliveries.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { SimulatedClock } from '@threadline/clock';
 import { NatsSessionLog, type SessionRecord } from '@threadline/event-log';
+import { connectToNats } from '@threadline/nats';
+import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import { type DeadLetterV1, type DeliveryV1, StreamNames } from '@threadline/protocol';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { TransitionRecordV1 } from './records.js';
+import { type SessionWorker, type SessionWorkerOptions, startSessionWorker } from './worker.js';
 
 export const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
+
+/** The partition count of the test streams. */
+export const PARTITIONS = 4;
+
+export interface WorkerTestBed {
+  /** The connection to the bed's server (set once `beforeAll` has run). */
+  readonly nc: NatsConnection;
+  /** Starts a worker with the bed's defaults and `extra`; it is stopped after the test. */
+  start(extra?: Partial<SessionWorkerOptions>): Promise<SessionWorker>;
+  /** A worker the test stopped (or crashed) itself, so the clean-up leaves it alone. */
+  forget(worker: SessionWorker): void;
+}
+
+/**
+ * One real nats-server for the enclosing `describe`, and workers on it started with `defaults`: stopped
+ * after each test, with every stream deleted, so each test starts from an empty server. Call it inside
+ * the `describe`, before its own hooks.
+ */
+export function workerTestBed(
+  defaults: Partial<SessionWorkerOptions> & Pick<SessionWorkerOptions, 'config'>,
+): WorkerTestBed {
+  let server: RunningNatsServer | undefined;
+  let nc: NatsConnection | undefined;
+  const workers: SessionWorker[] = [];
+  const clock = new SimulatedClock(T0);
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connectToNats({ servers: server.url });
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    const jsm = await jetstreamManager(nc as NatsConnection);
+    for await (const stream of jsm.streams.list()) await jsm.streams.delete(stream.config.name);
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await server?.dispose();
+  });
+  return {
+    get nc() {
+      if (!nc) throw new Error('the test bed is not up yet (use it inside a test or a later hook)');
+      return nc;
+    },
+    async start(extra = {}) {
+      const worker = await startSessionWorker({
+        nc: this.nc,
+        clock,
+        workerId: `w${workers.length + 1}`,
+        partitions: PARTITIONS,
+        replicas: 1,
+        maxResident: 100,
+        maxInboundBytes: 64 * 1024,
+        ...defaults,
+        ...extra,
+      });
+      workers.push(worker);
+      return worker;
+    },
+    forget(worker) {
+      const at = workers.indexOf(worker);
+      if (at >= 0) workers.splice(at, 1);
+    },
+  };
+}
 
 export function chat(channel: string, peer: string, n: number, extra: Record<string, unknown> = {}) {
   return {
