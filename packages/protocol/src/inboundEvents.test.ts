@@ -29,6 +29,7 @@ import {
   unicodeLength,
 } from './inboundEvents.js';
 import { isValidSubjectToken } from './subjectToken.js';
+import { control } from './testEvents.support.js';
 
 /** A minimal valid chat event; tests override one thing at a time. */
 function chat(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -54,35 +55,6 @@ function reply(overrides: Record<string, unknown> = {}): Record<string, unknown>
     sessionKey: 'agent:main:main',
     text: 'hi there',
     at: 1_776_675_605_000,
-    ...overrides,
-  };
-}
-
-/** A minimal valid control event of each type. */
-function control(
-  type: (typeof CONTROL_EVENT_TYPES)[number] = 'timer.fired',
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const specific: Record<string, Record<string, unknown>> = {
-    'timer.fired': { timerId: 'daily-summary' },
-    'clock.tick': {},
-    'session.reset': { trigger: 'operator' },
-    'compaction.completed': {
-      compactionId: 's1:compaction:3',
-      summary: 'Summary of 4 earlier turns',
-      keptIds: ['m5', 'r5'],
-      tokensBefore: 900,
-      tokensAfter: 120,
-    },
-    'compaction.failed': { compactionId: 's1:compaction:3', reason: 'summariser returned HTTP 503' },
-  };
-  return {
-    v: 1,
-    type,
-    id: `scheduler:${type}:agent:main:main:1776675600000`,
-    sessionKey: 'agent:main:main',
-    at: 1_776_675_600_000,
-    ...specific[type],
     ...overrides,
   };
 }

@@ -9,6 +9,7 @@ import {
   MAX_TEXT_LENGTH,
   RejectionCode,
 } from './inboundEvents.js';
+import { control } from './testEvents.support.js';
 import {
   boundText,
   decodeBase64,
@@ -62,35 +63,6 @@ function chat(overrides: Record<string, unknown> = {}): Record<string, unknown> 
     sender: { id: '123456789', displayName: 'Alice', isAuthorized: true },
     text: 'hello',
     at: 1_776_675_600_000,
-    ...overrides,
-  };
-}
-
-/** A minimal valid control event of each type. */
-function control(
-  type: (typeof CONTROL_EVENT_TYPES)[number] = 'timer.fired',
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const specific = {
-    'timer.fired': { timerId: 'daily-summary' },
-    'clock.tick': {},
-    'session.reset': { trigger: 'operator' },
-    'compaction.completed': {
-      compactionId: 's1:compaction:3',
-      summary: 'Summary of 4 earlier turns',
-      keptIds: ['m5', 'r5'],
-      tokensBefore: 900,
-      tokensAfter: 120,
-    },
-    'compaction.failed': { compactionId: 's1:compaction:3', reason: 'summariser returned HTTP 503' },
-  };
-  return {
-    v: 1,
-    type,
-    id: `scheduler:${type}:agent:main:main:1776675600000`,
-    sessionKey: 'agent:main:main',
-    at: 1_776_675_600_000,
-    ...specific[type],
     ...overrides,
   };
 }
