@@ -199,7 +199,11 @@ export function formatDuration(ms: number): string {
   return `${seconds}s`;
 }
 
-/** The send policy in force for the key's session, explained as `deliveryVerdict` (session-worker) does. */
+/**
+ * The send policy in force for the key's session (spec §3): the config's rules, the session's `/send`
+ * override, and the channel and chat type of its origin and delivery route, all read from the snapshot —
+ * so `/status` and the delivery gate (session-worker's `deliveryVerdict`) always agree.
+ */
 export function sendPolicyOf(
   sessionKey: string,
   snapshot: SessionSnapshot,

@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import { type AgentReplyV1, type ChatEventV1, type ControlEventV1, isSystemTurn } from '@threadline/protocol';
 import {
   type DeliveryVerdict,
-  explainSendPolicy,
   type LifecycleRules,
   parseChatCommand,
   resolveLifecycleRules,
   resolveSessionKey,
   type SessionInput,
   type SessionSnapshot,
+  sendPolicyOf,
   type ThreadlineConfig,
 } from '@threadline/session-core';
 
@@ -161,18 +161,7 @@ export function deliveryVerdict(
   snapshot: SessionSnapshot,
   config: ThreadlineConfig,
 ): DeliveryVerdict {
-  const { origin, lastRoute, sendOverride } = snapshot.context;
-  const route = lastRoute ?? origin;
-  const explained = explainSendPolicy({
-    session: config.session,
-    sessionKey,
-    override: sendOverride,
-    entry: {
-      ...(origin ? { channel: origin.channel } : {}),
-      ...(lastRoute ? { lastChannel: lastRoute.channel } : {}),
-      ...(route ? { chatType: route.chatType } : {}),
-    },
-  });
+  const explained = sendPolicyOf(sessionKey, snapshot, config);
   return {
     decision: explained.decision,
     source: explained.source,
