@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { type ChatCommand, CONTEXT_USAGE, parseChatCommand, SEND_USAGE } from './chatCommands.js';
 import {
   type AnswerView,
-  agentOfKey,
   effectiveModel,
   formatContextUsage,
   formatCount,
@@ -10,7 +9,8 @@ import {
   renderAnswer,
   type WorkspaceReport,
 } from './commandAnswers.js';
-import { parseConfig, type ThreadlineConfig } from './config.js';
+import { agentOfKey, parseConfig, type ThreadlineConfig } from './config.js';
+import { resolveLifecycleRules } from './lifecycleRules.js';
 import {
   type Decision,
   decide,
@@ -374,6 +374,13 @@ describe('agentOfKey', () => {
     expect(agentOfKey('agent:ops:telegram:direct:bob', config).id).toBe('ops');
     expect(agentOfKey('agent:nobody:main', config).id).toBe('main');
     expect(agentOfKey('not a key', config).id).toBe('main');
+  });
+
+  it('given an explicit key that spells the agent id unnormalized, then it finds the agent the lifecycle rules use', () => {
+    expect(agentOfKey('agent:OPS:cron:nightly', config).id).toBe('ops');
+    expect(resolveLifecycleRules(config, { sessionKey: 'agent:OPS:cron:nightly' }).compactAtTokens).toBe(
+      49_000,
+    );
   });
 
   it('given an agent id that names an Object.prototype member, then it is not looked up there', () => {

@@ -64,8 +64,7 @@
  * anthropic/claude-opus-4` (or ` · model anthropic`) when `/new` named one.
  */
 import { CONTEXT_USAGE, SEND_USAGE } from './chatCommands.js';
-import { type AgentConfig, CONFIG_DEFAULTS, type ThreadlineConfig } from './config.js';
-import { parseSessionKey } from './keys.js';
+import { type AgentConfig, agentOfKey, type ThreadlineConfig } from './config.js';
 import { explainSendPolicy, type SendPolicyExplanation } from './sendPolicy.js';
 import type { SessionSnapshot } from './sessionDecider.js';
 import { type CommandAnswer, MAX_DM_SENDERS } from './sessionMachine.js';
@@ -134,22 +133,6 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 // ───────────────────────────── helpers ─────────────────────────────
-
-/**
- * The agent a key belongs to: the configured agent named by `parseSessionKey(key)`, else `main` (always
- * present in a parsed config), else the built-in defaults.
- */
-export function agentOfKey(sessionKey: string, config: ThreadlineConfig): AgentConfig {
-  const id = parseSessionKey(sessionKey)?.agentId;
-  // Own properties only: an agent id such as `constructor` must not reach Object.prototype.
-  if (id !== undefined && Object.hasOwn(config.agents, id)) return config.agents[id] as AgentConfig;
-  if (Object.hasOwn(config.agents, 'main')) return config.agents.main as AgentConfig;
-  return {
-    id: 'main',
-    contextWindow: CONFIG_DEFAULTS.contextWindow,
-    reserveTokens: CONFIG_DEFAULTS.reserveTokens,
-  };
-}
 
 /**
  * The model the session runs with: the person's override (`provider/model`, or the provider alone after

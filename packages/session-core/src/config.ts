@@ -18,7 +18,7 @@
 import JSON5 from 'json5';
 import { IANAZone } from 'luxon';
 import * as z from 'zod';
-import { normalizeAgentId } from './keys.js';
+import { normalizeAgentId, parseSessionKey } from './keys.js';
 import type { SessionConfig } from './types.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -451,6 +451,24 @@ function fieldsParsed(payload: z.core.ParsePayload, fields: readonly string[]): 
     if (head === undefined) return issue.code !== 'unrecognized_keys';
     return typeof head === 'string' && fields.includes(head);
   });
+}
+
+/**
+ * The agent a key belongs to: the configured agent named by `parseSessionKey(key)` (normalized), else
+ * `main` (always present in a parsed config), else the built-in defaults. The one lookup behind the
+ * lifecycle rules (compaction threshold) and the command answers (model, context window).
+ */
+export function agentOfKey(sessionKey: string, config: ThreadlineConfig): AgentConfig {
+  const parsed = parseSessionKey(sessionKey)?.agentId;
+  const id = parsed === undefined ? undefined : normalizeAgentId(parsed);
+  // Own properties only: an agent id such as `constructor` must not reach Object.prototype.
+  if (id !== undefined && Object.hasOwn(config.agents, id)) return config.agents[id] as AgentConfig;
+  if (Object.hasOwn(config.agents, 'main')) return config.agents.main as AgentConfig;
+  return {
+    id: 'main',
+    contextWindow: CONFIG_DEFAULTS.contextWindow,
+    reserveTokens: CONFIG_DEFAULTS.reserveTokens,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

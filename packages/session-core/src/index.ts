@@ -14,7 +14,6 @@ export {
 } from './chatCommands.js';
 export {
   type AnswerView,
-  agentOfKey,
   type ContextJson,
   contextJson,
   effectiveModel,
@@ -30,6 +29,7 @@ export {
 export {
   type AgentConfig,
   type AgentWorkspaceConfig,
+  agentOfKey,
   CONFIG_DEFAULTS,
   type CompactionConfig,
   ConfigError,

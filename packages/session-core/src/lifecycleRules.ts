@@ -1,5 +1,5 @@
-import type { ThreadlineConfig } from './config.js';
-import { classifyResetType, normalizeAgentId, parseSessionKey } from './keys.js';
+import { agentOfKey, type ThreadlineConfig } from './config.js';
+import { classifyResetType } from './keys.js';
 import { resolveResetPolicy, resolveResetTimeZone } from './resetPolicy.js';
 import type { LifecycleRules } from './sessionMachine.js';
 
@@ -31,17 +31,13 @@ export function resolveLifecycleRules(config: ThreadlineConfig, input: Lifecycle
   });
   const policy = resolveResetPolicy(config.session, { resetType, channel: input.channel ?? null });
   const timeZone = resolveResetTimeZone(config.session, config.gateway.timeZone ?? input.hostTimeZone);
-  const agentId = normalizeAgentId(parseSessionKey(input.sessionKey)?.agentId ?? 'main');
-  const agent = config.agents[agentId] ?? config.agents.main;
-  const compactAtTokens =
-    agent === undefined
-      ? undefined
-      : (agent.compactThresholdTokens ?? agent.contextWindow - agent.reserveTokens);
+  const agent = agentOfKey(input.sessionKey, config);
+  const compactAtTokens = agent.compactThresholdTokens ?? agent.contextWindow - agent.reserveTokens;
   return {
     policy,
     ...(timeZone === undefined ? {} : { timeZone }),
     quietMs: Math.round(config.lifecycle.quietMinutes * MINUTE_MS),
-    ...(compactAtTokens === undefined ? {} : { compactAtTokens }),
+    compactAtTokens,
     compactionTimeoutMs: config.lifecycle.compactionTimeoutMs,
   };
 }
