@@ -110,15 +110,9 @@ export async function history(nc: NatsConnection, key: string): Promise<SessionR
   return out;
 }
 
+/** Every dead letter the worker wrote, in stream order. */
 export async function deadLetters(nc: NatsConnection): Promise<DeadLetterV1[]> {
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(StreamNames.deadLetters);
-  const out: DeadLetterV1[] = [];
-  for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(StreamNames.deadLetters, { seq });
-    if (m) out.push(m.json<DeadLetterV1>());
-  }
-  return out;
+  return streamMessages<DeadLetterV1>(nc, StreamNames.deadLetters);
 }
 
 /** Every delivery the worker published, in stream order. */
