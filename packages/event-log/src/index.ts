@@ -1,4 +1,16 @@
 export {
+  type CheckpointedReader,
+  type CheckpointedReaderOptions,
+  type ReadMessage,
+  startCheckpointedReader,
+} from './checkpointedReader.js';
+export {
+  CHECKPOINT_BUCKET,
+  type CheckpointStore,
+  KvCheckpointStore,
+  MemoryCheckpointStore,
+} from './checkpoints.js';
+export {
   ChainError,
   ConcurrencyError,
   CorruptRecordError,
@@ -9,7 +21,12 @@ export {
   RecordTooLargeError,
 } from './errors.js';
 export { MemorySessionLog, type MemorySessionLogOptions } from './memorySessionLog.js';
-export { NatsSessionLog, type NatsSessionLogOptions, RecordHeaders } from './natsSessionLog.js';
+export {
+  decodeStoredRecord,
+  NatsSessionLog,
+  type NatsSessionLogOptions,
+  RecordHeaders,
+} from './natsSessionLog.js';
 export {
   compareStreamConfig,
   ProvisioningError,

@@ -12,7 +12,7 @@ import {
   type StoredMsg,
 } from '@nats-io/jetstream';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { StreamNames } from '@threadline/protocol';
+import { decodeSubjectToken, StreamNames, Subjects } from '@threadline/protocol';
 import {
   ChainError,
   ConcurrencyError,
@@ -339,4 +339,36 @@ function decode<T>(
     ...(causationId === undefined ? {} : { causationId }),
     schemaVersion,
   };
+}
+
+/**
+ * Decodes a record read from the session stream by any reader of the whole stream (projector, scheduler,
+ * audits), not through {@link NatsSessionLog.read}: the key comes from the subject `tl.session.<key>`.
+ *
+ * @throws {CorruptRecordError} when the subject is not a session subject or the record is malformed.
+ */
+export function decodeStoredRecord<T>(message: {
+  subject: string;
+  seq: number;
+  headers: MsgHdrs | undefined;
+  data: Uint8Array;
+}): SessionRecord<T> {
+  const prefix = Subjects.sessionAll.slice(0, -1); // 'tl.session.'
+  const token = message.subject.startsWith(prefix) ? message.subject.slice(prefix.length) : '';
+  if (token === '' || token.includes('.'))
+    throw new CorruptRecordError(message.subject, message.seq, `${message.subject} is not a session subject`);
+  let sessionKey: string;
+  try {
+    sessionKey = decodeSubjectToken(token);
+  } catch (error) {
+    throw new CorruptRecordError(
+      message.subject,
+      message.seq,
+      `${message.subject} does not encode a session key`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return decode<T>(sessionKey, message.seq, message.headers, () => new TextDecoder().decode(message.data));
 }

@@ -85,8 +85,9 @@ export const StreamNames = {
 
 /**
  * Threadline's KV buckets (each is a JetStream stream `KV_<name>`), in one place beside the streams. Who
- * creates each: the worker (snapshots, checkpoints), partition ownership (leases, workers), tests and the
- * local stack in test mode (testClock).
+ * creates each: the worker (snapshots, checkpoints), partition ownership (leases, workers), the projector
+ * (sessionStore, transcripts), the scheduler (timers, schedulers), tests and the local stack in test mode
+ * (testClock).
  */
 export const BucketNames = {
   /** Passivated session actors, one entry per key (named by the key's SHA-256). */
@@ -97,6 +98,18 @@ export const BucketNames = {
   leases: 'threadline-leases',
   /** Live workers, with a bucket TTL: a worker that stops heartbeating drops out. */
   workers: 'threadline-workers',
+  /** The session store: the projector's entry per session key (named by the key's SHA-256). */
+  sessionStore: 'threadline-sessions',
+  /** The projector's transcript view per session key (its current session since the last compaction). */
+  transcripts: 'threadline-transcripts',
+  /** The scheduler's pending timers, indexed by due minute (`d.<minute>.<key hash>.<kind>`). */
+  timers: 'threadline-timers',
+  /** Live scheduler replicas (registry, bucket TTL), and the one lease the leader holds. */
+  schedulers: 'threadline-schedulers',
+  schedulerLease: 'threadline-scheduler-lease',
+  /** Live projector replicas (registry, bucket TTL), and the one lease the active projector holds. */
+  projectors: 'threadline-projectors',
+  projectorLease: 'threadline-projector-lease',
   /** The shared simulated clock of test mode. */
   testClock: 'threadline-test-clock',
 } as const;

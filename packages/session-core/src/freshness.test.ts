@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { DateTime, IANAZone, Settings } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import {
+  dailyBoundaryAfter,
   dailyBoundaryAtOrBefore,
   evaluateFreshness,
   FreshnessInputError,
@@ -228,6 +229,43 @@ describe('nextExpiryAt', () => {
     expect(
       nextExpiryAt({ lastActivityAt: utc(2026, 1, 15), policy: { mode: 'idle', atHour: 4 } }),
     ).toBeUndefined();
+  });
+});
+
+describe("dailyBoundaryAfter (the scheduler's next tick)", () => {
+  const zone = 'America/New_York';
+  it("given an instant before 04:00, then the boundary is that day's 04:00; at 04:00 exactly, the next day's", () => {
+    expect(dailyBoundaryAfter(utc(2026, 1, 15, 8), 4, zone)).toBe(utc(2026, 1, 15, 9)); // 03:00 EST → 04:00 EST
+    expect(dailyBoundaryAfter(utc(2026, 1, 15, 9), 4, zone)).toBe(utc(2026, 1, 16, 9));
+  });
+  it('given the spring-forward day and atHour 2, then the tick lands at 03:00 EDT, the first instant after the gap', () => {
+    const tick = dailyBoundaryAfter(utc(2026, 3, 8, 5), 2, zone); // from 00:00 EST
+    expect(DateTime.fromMillis(tick, { zone }).toISO()).toBe('2026-03-08T03:00:00.000-04:00');
+    // and the day after is a normal 02:00 EDT
+    expect(DateTime.fromMillis(dailyBoundaryAfter(tick, 2, zone), { zone }).toISO()).toBe(
+      '2026-03-09T02:00:00.000-04:00',
+    );
+  });
+  it('given the fall-back day and atHour 1, then one tick, at the earlier 01:00 EDT, and the repeated hour gives none', () => {
+    const tick = dailyBoundaryAfter(utc(2026, 11, 1, 4), 1, zone); // from 00:00 EDT
+    expect(DateTime.fromMillis(tick, { zone }).toISO()).toBe('2026-11-01T01:00:00.000-04:00');
+    const next = dailyBoundaryAfter(tick, 1, zone);
+    expect(DateTime.fromMillis(next, { zone }).toISO()).toBe('2026-11-02T01:00:00.000-05:00');
+    expect(next - tick).toBe(25 * 3_600_000);
+  });
+  it('agrees with dailyBoundaryAtOrBefore: the tick after an instant is the boundary at or before the tick', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: utc(2020, 1, 1), max: utc(2030, 1, 1) }),
+        fc.integer({ min: 0, max: 23 }),
+        (t, h) => {
+          const next = dailyBoundaryAfter(t, h, zone);
+          expect(next).toBeGreaterThan(t);
+          expect(dailyBoundaryAtOrBefore(next, h, zone)).toBe(next);
+          expect(dailyBoundaryAtOrBefore(next - 1, h, zone)).toBeLessThanOrEqual(t);
+        },
+      ),
+    );
   });
 });
 

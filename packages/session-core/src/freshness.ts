@@ -141,6 +141,17 @@ export function dailyBoundaryAtOrBefore(now: number, atHour: number, timeZone?: 
   return boundaryAtOrBefore(resolveZone(timeZone), now, normalizeResetAtHour(atHour));
 }
 
+/**
+ * The first daily boundary strictly after `instant` (same DST rules as {@link dailyBoundaryAtOrBefore}):
+ * when the scheduler's next tick for `atHour` is due.
+ *
+ * @throws {FreshnessInputError} (a `RangeError`) for an unknown `timeZone` or a non-finite `instant`.
+ */
+export function dailyBoundaryAfter(instant: number, atHour: number, timeZone?: string): number {
+  assertInstant('instant', instant);
+  return firstBoundaryAfter(resolveZone(timeZone), instant, normalizeResetAtHour(atHour));
+}
+
 function boundaryAtOrBefore(zone: Zone, now: number, atHour: number): number {
   const day = localDayStart(zone, now);
   // Starting one local day ahead covers a fall-back across midnight, where `now` can read as the previous

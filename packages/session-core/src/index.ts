@@ -43,6 +43,7 @@ export {
   threadlineConfigSchema,
 } from './config.js';
 export {
+  dailyBoundaryAfter,
   dailyBoundaryAtOrBefore,
   evaluateFreshness,
   FreshnessInputError,
@@ -68,9 +69,10 @@ export {
   resolveSessionKey,
   UNKNOWN_ID,
 } from './keys.js';
-export { type LifecycleRulesInput, resolveLifecycleRules } from './lifecycleRules.js';
+export { dailyResetSchedule, type LifecycleRulesInput, resolveLifecycleRules } from './lifecycleRules.js';
 export {
   DEFAULT_RESET_POLICY,
+  dailyResetHours,
   normalizeIdleMinutes,
   normalizeResetAtHour,
   normalizeResetChannel,

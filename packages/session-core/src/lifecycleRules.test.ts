@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './config.js';
-import { resolveLifecycleRules } from './lifecycleRules.js';
+import { dailyResetSchedule, resolveLifecycleRules } from './lifecycleRules.js';
 
 describe('resolveLifecycleRules', () => {
   const { config } = parseConfig({
@@ -62,5 +62,25 @@ describe('resolveLifecycleRules', () => {
         .timeZone,
     ).toBe('America/New_York');
     expect(resolveLifecycleRules(none, { sessionKey: 'agent:main:main' })).not.toHaveProperty('timeZone');
+  });
+});
+
+describe('dailyResetSchedule', () => {
+  it('names the zone the rules record and the daily hours', () => {
+    const { config } = parseConfig({
+      session: { reset: { atHour: 4 }, resetByChannel: { slack: { atHour: 7 } } },
+      gateway: { timeZone: 'America/New_York' },
+    });
+    expect(dailyResetSchedule(config, 'Asia/Tokyo')).toEqual({
+      timeZone: 'America/New_York',
+      atHours: [4, 7],
+    });
+    const rules = resolveLifecycleRules(config, {
+      sessionKey: 'agent:main:main',
+      hostTimeZone: 'Asia/Tokyo',
+    });
+    expect(rules.timeZone).toBe('America/New_York');
+    const { config: bare } = parseConfig({});
+    expect(dailyResetSchedule(bare, 'Asia/Tokyo')).toEqual({ timeZone: 'Asia/Tokyo', atHours: [4] });
   });
 });

@@ -1,6 +1,6 @@
 import { agentOfKey, type ThreadlineConfig } from './config.js';
 import { classifyResetType } from './keys.js';
-import { resolveResetPolicy, resolveResetTimeZone } from './resetPolicy.js';
+import { dailyResetHours, resolveResetPolicy, resolveResetTimeZone } from './resetPolicy.js';
 import type { LifecycleRules } from './sessionMachine.js';
 
 const MINUTE_MS = 60_000;
@@ -30,7 +30,7 @@ export function resolveLifecycleRules(config: ThreadlineConfig, input: Lifecycle
     ...(input.chatType == null ? {} : { chatType: input.chatType }),
   });
   const policy = resolveResetPolicy(config.session, { resetType, channel: input.channel ?? null });
-  const timeZone = resolveResetTimeZone(config.session, config.gateway.timeZone ?? input.hostTimeZone);
+  const timeZone = gatewayTimeZone(config, input.hostTimeZone);
   const agent = agentOfKey(input.sessionKey, config);
   const compactAtTokens = agent.compactThresholdTokens ?? agent.contextWindow - agent.reserveTokens;
   return {
@@ -40,4 +40,22 @@ export function resolveLifecycleRules(config: ThreadlineConfig, input: Lifecycle
     compactAtTokens,
     compactionTimeoutMs: config.lifecycle.compactionTimeoutMs,
   };
+}
+
+/** The zone of every daily boundary: `session.reset.timeZone`, else `gateway.timeZone`, else the host's. */
+function gatewayTimeZone(config: ThreadlineConfig, hostTimeZone: string | undefined): string | undefined {
+  return resolveResetTimeZone(config.session, config.gateway.timeZone ?? hostTimeZone);
+}
+
+/**
+ * The daily boundaries this configuration implies, for the scheduler's ticks: the gateway's zone (the
+ * zone the rules record, see {@link resolveLifecycleRules}) and every distinct `atHour` of a daily-mode
+ * policy across `reset`, `resetByType` and `resetByChannel`.
+ */
+export function dailyResetSchedule(
+  config: ThreadlineConfig,
+  hostTimeZone?: string,
+): { timeZone?: string; atHours: number[] } {
+  const timeZone = gatewayTimeZone(config, hostTimeZone);
+  return { ...(timeZone === undefined ? {} : { timeZone }), atHours: dailyResetHours(config.session) };
 }

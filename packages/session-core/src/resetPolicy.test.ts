@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RESET_POLICY,
+  dailyResetHours,
   normalizeIdleMinutes,
   normalizeResetAtHour,
   normalizeResetChannel,
@@ -468,5 +469,59 @@ describe('resolveResetTimeZone', () => {
       atHour: 2,
     });
     expect(resolveResetTimeZone(cfg)).toBe('Europe/Berlin');
+  });
+});
+
+describe('dailyResetHours', () => {
+  it('given the defaults, then one hour: 4', () => {
+    expect(dailyResetHours({})).toEqual([4]);
+  });
+  it('gives every hour a daily policy can resolve to, across reset, resetByType and resetByChannel', () => {
+    const session: SessionConfig = {
+      reset: { mode: 'daily', atHour: 4 },
+      resetByType: { group: { atHour: 6 }, thread: { mode: 'idle', idleMinutes: 60 } },
+      resetByChannel: {
+        discord: { mode: 'idle', idleMinutes: 10080 },
+        slack: { atHour: 23 },
+        teams: { atHour: 9 },
+      },
+    };
+    // slack's override omits atHour → 23 given; teams is an alias key that never matches, so 9 never applies.
+    expect(dailyResetHours(session)).toEqual([4, 6, 23]);
+  });
+  it('given every policy in idle mode, then none', () => {
+    expect(dailyResetHours({ reset: { mode: 'idle', idleMinutes: 30 } })).toEqual([]);
+    expect(dailyResetHours({ idleMinutes: 240 })).toEqual([]);
+  });
+  it('is exactly the set of daily hours resolveResetPolicy gives (property)', () => {
+    const entry = fc.record(
+      { mode: fc.constantFrom('daily' as const, 'idle' as const), atHour: fc.integer({ min: -2, max: 30 }) },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            reset: entry,
+            resetByType: fc.record(
+              { direct: entry, group: entry, thread: entry, dm: entry },
+              { requiredKeys: [] },
+            ),
+            resetByChannel: fc.dictionary(fc.constantFrom('discord', 'slack', 'Teams', 'imsg'), entry),
+          },
+          { requiredKeys: [] },
+        ),
+        (session) => {
+          const hours = dailyResetHours(session as SessionConfig);
+          for (const resetType of ['direct', 'group', 'thread'] as const) {
+            for (const channel of [null, 'discord', 'slack', 'teams', 'imessage', 'telegram']) {
+              const policy = resolveResetPolicy(session as SessionConfig, { resetType, channel });
+              if (policy.mode === 'daily') expect(hours).toContain(policy.atHour);
+            }
+          }
+          expect([...hours].sort((a, b) => a - b)).toEqual(hours);
+        },
+      ),
+    );
   });
 });

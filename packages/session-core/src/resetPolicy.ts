@@ -113,6 +113,25 @@ export function resolveResetTimeZone(session: SessionConfig, hostTimeZone?: stri
   return host ? host : undefined;
 }
 
+const RESET_TYPES: readonly ResetType[] = ['direct', 'group', 'thread'];
+
+/**
+ * Every `atHour` at which some session's daily reset can fall under this configuration: the hours of
+ * the daily-mode policies {@link resolveResetPolicy} can give, for every reset type, with and without
+ * each `resetByChannel` entry — ascending, without repeats. Empty when no policy is daily.
+ */
+export function dailyResetHours(session: SessionConfig): number[] {
+  const channels: (string | null)[] = [null, ...Object.keys(session.resetByChannel ?? {})];
+  const hours = new Set<number>();
+  for (const resetType of RESET_TYPES) {
+    for (const channel of channels) {
+      const policy = resolveResetPolicy(session, { resetType, channel });
+      if (policy.mode === 'daily') hours.add(policy.atHour);
+    }
+  }
+  return [...hours].sort((a, b) => a - b);
+}
+
 function buildPolicy(mode: ResetMode, atHour: number | undefined, idleRaw: number | undefined): ResetPolicy {
   const policy: ResetPolicy = { mode, atHour: normalizeResetAtHour(atHour) };
   const idleMinutes = normalizeIdleMinutes(idleRaw);

@@ -39,8 +39,11 @@ export interface Decision {
   snapshot: SessionSnapshot;
   /** Domain events to append, in order, as one atomic write. */
   facts: SessionFact[];
-  /** Net timer changes of this decision: arm `schedule`, drop `cancel`. */
-  timers: { schedule: TimerSchedule[]; cancel: { timerId: string; kind: TimerKind }[] };
+  /**
+   * Net timer changes of this decision: arm `schedule`, drop `cancel`. A cancel names the due time the
+   * timer was armed for, so a time-indexed timer store finds it without a second index.
+   */
+  timers: { schedule: TimerSchedule[]; cancel: TimerSchedule[] };
   compactions: CompactionRequest[];
   answers: { sessionId: string | null; inReplyTo: string | null; answer: CommandAnswer }[];
 }
@@ -93,7 +96,7 @@ export function decide(snapshot: SessionSnapshot | undefined, input: SessionInpu
   const compactions: CompactionRequest[] = [];
   const answers: Decision['answers'] = [];
   const scheduled = new Map<string, TimerSchedule>();
-  const cancelled = new Map<string, { timerId: string; kind: TimerKind }>();
+  const cancelled = new Map<string, TimerSchedule>();
   for (const action of actions) {
     const params = action.params as never;
     switch (action.type) {
@@ -112,7 +115,7 @@ export function decide(snapshot: SessionSnapshot | undefined, input: SessionInpu
         break;
       }
       case 'cancelTimer': {
-        const timer = params as { timerId: string; kind: TimerKind };
+        const timer = params as TimerSchedule;
         // Armed and dropped within this one decision: the host never needs to hear of it.
         if (scheduled.has(timer.timerId)) scheduled.delete(timer.timerId);
         else cancelled.set(timer.timerId, timer);

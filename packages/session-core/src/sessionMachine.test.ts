@@ -169,6 +169,12 @@ describe('expiry on the clock (Beyond: sessions end at the deadline, not at the 
     const oldTimer = fire(g.snapshot, 'expiry');
     const renewed = decide(g.snapshot, msg(T0 + 60 * MIN, 'b', { rules: idle2h }));
     expect(renewed.timers.cancel.map((t) => t.kind).sort()).toEqual(['expiry', 'quiet']);
+    // A cancel names the due time it was armed for (a time-indexed timer store finds it by that).
+    expect(renewed.timers.cancel.find((t) => t.kind === 'expiry')).toEqual({
+      timerId: (oldTimer as { timerId: string }).timerId,
+      kind: 'expiry',
+      dueAt: timerOf(g.snapshot, 'expiry').dueAt,
+    });
     const d = decide(renewed.snapshot, oldTimer);
     expect(d.snapshot.state).toBe('active');
     expect(d.facts).toEqual([]);

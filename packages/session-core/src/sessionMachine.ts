@@ -441,7 +441,7 @@ type Enqueue = {
   ) => void;
   (action: { type: 'fact'; params: SessionFact }): void;
   (action: { type: 'scheduleTimer'; params: { timerId: string; kind: TimerKind; dueAt: number } }): void;
-  (action: { type: 'cancelTimer'; params: { timerId: string; kind: TimerKind } }): void;
+  (action: { type: 'cancelTimer'; params: { timerId: string; kind: TimerKind; dueAt: number } }): void;
   (action: { type: 'runCompaction'; params: CompactionRequest }): void;
   (action: {
     type: 'answer';
@@ -587,7 +587,7 @@ class Step {
       const was = this.before[kind];
       const now = ctx.timers[kind];
       if (was && was.id !== now?.id && !this.consumed.has(was.id)) {
-        this.enqueue({ type: 'cancelTimer', params: { timerId: was.id, kind } });
+        this.enqueue({ type: 'cancelTimer', params: { timerId: was.id, kind, dueAt: was.dueAt } });
       }
     }
     for (const kind of TIMER_KINDS) {
@@ -782,7 +782,7 @@ export const sessionMachine = setup({
     // Declared so that the machine is complete; the host interprets them, the machine never executes them.
     fact: (_, _params: SessionFact) => {},
     scheduleTimer: (_, _params: { timerId: string; kind: TimerKind; dueAt: number }) => {},
-    cancelTimer: (_, _params: { timerId: string; kind: TimerKind }) => {},
+    cancelTimer: (_, _params: { timerId: string; kind: TimerKind; dueAt: number }) => {},
     runCompaction: (_, _params: CompactionRequest) => {},
     answer: (_, _params: { sessionId: string | null; inReplyTo: string | null; answer: CommandAnswer }) => {},
     // The transitions' logic: each computes the next context and the outputs above.

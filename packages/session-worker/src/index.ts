@@ -1,11 +1,5 @@
 // @threadline/session-worker — the session worker's runtime (see worker.ts for the whole picture).
 export {
-  CHECKPOINT_BUCKET,
-  type CheckpointStore,
-  KvCheckpointStore,
-  MemoryCheckpointStore,
-} from './checkpoints.js';
-export {
   chatInput,
   controlInput,
   deliveryVerdict,
@@ -53,6 +47,15 @@ export {
   type SnapshotStore,
   snapshotEntryName,
 } from './snapshotStore.js';
+export {
+  EMPTY_TRANSCRIPT,
+  type Transcript,
+  type TurnSource,
+  type TurnSources,
+  transcriptOf,
+  transcriptStep,
+  turnSourcesOf,
+} from './transcript.js';
 export {
   type SessionWorker,
   type SessionWorkerOptions,

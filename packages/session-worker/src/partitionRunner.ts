@@ -17,16 +17,17 @@
  * and the reader moves on; a failing handler is retried in place (the order must not change), with
  * back-off, until it succeeds or the runner is stopped.
  */
-import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '@threadline/clock';
 import {
+  type CheckpointStore,
   InvalidRecordError,
   inboundPartitionFilter,
   keyedPartitionFilter,
-  parseStoredSubject,
   RecordIdConflictError,
   RecordTooLargeError,
+  startCheckpointedReader,
 } from '@threadline/event-log';
 import {
   type AgentReplyV1,
@@ -42,7 +43,6 @@ import {
   validateInbound,
 } from '@threadline/protocol';
 import type { SessionSnapshot } from '@threadline/session-core';
-import type { CheckpointStore } from './checkpoints.js';
 import {
   chatInput,
   controlInput,
@@ -97,19 +97,14 @@ export interface PartitionRunner {
   stop(): Promise<void>;
 }
 
-const RETRY_BACKOFF_MS = [50, 200, 1_000, 2_000, 5_000];
-
 /** All counts zero. */
 export function emptyPartitionMetrics(): PartitionMetrics {
   return { routed: 0, applied: 0, deadLettered: 0, deadLettersByCode: {}, retries: 0, subjectMismatches: 0 };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export async function startPartitionRunner(options: PartitionRunnerOptions): Promise<PartitionRunner> {
   const js = jetstream(options.nc);
   const metrics = emptyPartitionMetrics();
-  let stopped = false;
   const { partition } = options;
 
   const deadLetter = async (
@@ -246,126 +241,37 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     }
   };
 
-  const readers = [
-    await startReader(js, {
-      stream: StreamNames.inbound,
-      filter: inboundPartitionFilter(partition),
-      checkpointKey: `route.${partition}`,
-      handle: route,
-    }),
-    await startReader(js, {
-      stream: StreamNames.keyed,
-      filter: keyedPartitionFilter(partition),
-      checkpointKey: `apply.${partition}`,
-      handle: applyOrDeadLetter,
-    }),
-  ];
-
-  async function startReader(
-    client: JetStreamClient,
-    reader: {
-      stream: string;
-      filter: string;
-      checkpointKey: string;
-      handle: (subject: string, seq: number, data: Uint8Array) => Promise<void>;
-    },
-  ) {
-    const from = await options.checkpoints.get(reader.checkpointKey);
-    let done = from;
-    let saved = from;
-    let sinceSave = 0;
-    let saving: Promise<void> | undefined;
-    const every = options.checkpointEvery ?? 100;
-    const save = (): Promise<void> => {
-      saving ??= (async () => {
-        try {
-          while (done > saved) {
-            const at = done;
-            sinceSave = 0;
-            await options.checkpoints.set(reader.checkpointKey, at);
-            saved = Math.max(saved, at);
-          }
-        } finally {
-          saving = undefined;
-        }
-      })();
-      return saving;
-    };
-    const saveQuietly = () =>
-      save().catch((error) => options.onError?.(error, `checkpoint ${reader.checkpointKey}`));
-    // Progress is also recorded while the reader is quiet, so a restart after an idle spell re-reads nothing.
-    const flusher = setInterval(() => void saveQuietly(), options.checkpointIntervalMs ?? 250);
-    flusher.unref();
-
-    let consumerDelete: (() => Promise<unknown>) | undefined;
-    // One ordered consumer at a time, from just after the last processed message. If the consumer fails
-    // (a stream leader change it could not ride out, a deleted consumer), a new one resumes there.
-    const open = async () => {
-      const consumer = await client.consumers.get(reader.stream, {
-        filter_subjects: [reader.filter],
-        opt_start_seq: done + 1,
-        inactive_threshold: 60_000,
-      });
-      consumerDelete = () => consumer.delete();
-      return consumer.consume({ max_messages: 256, idle_heartbeat: 1_000, expires: 5_000 });
-    };
-    let current = await open();
-    const loop = (async () => {
-      for (let failures = 0; !stopped; ) {
-        try {
-          for await (const m of current) {
-            if (stopped) return;
-            failures = 0;
-            const published = parseStoredSubject(m.subject)?.published ?? m.subject;
-            for (let attempt = 0; ; attempt++) {
-              try {
-                await reader.handle(published, m.seq, m.data);
-                break;
-              } catch (error) {
-                options.onError?.(error, `${reader.checkpointKey} seq ${m.seq}`);
-                if (stopped) return;
-                metrics.retries += 1;
-                await sleep(RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)] as number);
-                if (stopped) return;
-              }
-            }
-            done = m.seq;
-            sinceSave += 1;
-            if (sinceSave >= every) await saveQuietly();
-          }
-          if (stopped) return;
-          throw new Error('the consumer ended');
-        } catch (error) {
-          if (stopped) return;
-          options.onError?.(error, `${reader.checkpointKey} reader`);
-          metrics.retries += 1;
-          await sleep(RETRY_BACKOFF_MS[Math.min(failures++, RETRY_BACKOFF_MS.length - 1)] as number);
-          if (stopped) return;
-          await consumerDelete?.().catch(() => {});
-          try {
-            current = await open();
-          } catch (reopen) {
-            options.onError?.(reopen, `${reader.checkpointKey} reopen`);
-          }
-        }
-      }
-    })();
-    return {
-      async stop() {
-        clearInterval(flusher);
-        await current.close();
-        await loop;
-        await save();
-        await consumerDelete?.().catch(() => {});
+  const reader = (
+    stream: string,
+    filter: string,
+    checkpointKey: string,
+    handle: (subject: string, seq: number, data: Uint8Array) => Promise<void>,
+  ) =>
+    startCheckpointedReader({
+      js,
+      stream,
+      filter,
+      checkpoints: options.checkpoints,
+      checkpointKey,
+      handle: (m) => handle(m.subject, m.seq, m.data),
+      ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
+      ...(options.checkpointIntervalMs === undefined
+        ? {}
+        : { checkpointIntervalMs: options.checkpointIntervalMs }),
+      onError: (error, where) => options.onError?.(error, where),
+      onRetry: () => {
+        metrics.retries += 1;
       },
-    };
-  }
+    });
+  const readers = [
+    await reader(StreamNames.inbound, inboundPartitionFilter(partition), `route.${partition}`, route),
+    await reader(StreamNames.keyed, keyedPartitionFilter(partition), `apply.${partition}`, applyOrDeadLetter),
+  ];
 
   return {
     partition,
     metrics,
     async stop() {
-      stopped = true;
       await Promise.all(readers.map((r) => r.stop()));
     },
   };

@@ -18,22 +18,49 @@ export interface Transcript {
   turns: TranscriptTurn[];
 }
 
-type TurnSource = Omit<TranscriptTurn, 'at' | 'tokens'>;
+/** What a turn is made of before it is recorded: the text and the people from the input. */
+export type TurnSource = Omit<TranscriptTurn, 'at' | 'tokens'>;
+
+/** Finds a turn's source by `m:<messageId>` or `r:<replyId>`. */
+export type TurnSources = (key: string) => TurnSource | undefined;
+
+export const EMPTY_TRANSCRIPT: Transcript = { sessionId: null, turns: [] };
 
 /** Folds the key's records, oldest first, into the current session's transcript. */
 export function transcriptOf(records: Iterable<Pick<TransitionRecordV1, 'input' | 'facts'>>): Transcript {
   const sources = new Map<string, TurnSource>();
-  let sessionId: string | null = null;
-  let turns: TranscriptTurn[] = [];
-  for (const { input, facts } of records) {
-    remember(sources, input);
-    for (const fact of facts) {
-      const next = apply(turns, sessionId, fact, sources);
-      turns = next.turns;
-      sessionId = next.sessionId;
-    }
+  let transcript = EMPTY_TRANSCRIPT;
+  for (const record of records) {
+    remember(sources, record.input);
+    transcript = transcriptStep(transcript, record, (key) => sources.get(key));
   }
-  return { sessionId, turns };
+  return transcript;
+}
+
+/**
+ * One record's change to a transcript. A turn's text comes from `sources`: the record's own input, or —
+ * for a turn queued while compacting and recorded later — the input that brought it, which a caller
+ * folding one record at a time finds among the session's pending inputs ({@link turnSourcesOf}).
+ */
+export function transcriptStep(
+  transcript: Transcript,
+  record: Pick<TransitionRecordV1, 'facts'>,
+  sources: TurnSources,
+): Transcript {
+  let { turns, sessionId } = transcript;
+  for (const fact of record.facts) {
+    const next = apply(turns, sessionId, fact, sources);
+    turns = next.turns;
+    sessionId = next.sessionId;
+  }
+  return turns === transcript.turns && sessionId === transcript.sessionId ? transcript : { sessionId, turns };
+}
+
+/** The turn sources of some inputs (a record's input and the inputs queued before it). */
+export function turnSourcesOf(inputs: Iterable<SessionInput>): TurnSources {
+  const sources = new Map<string, TurnSource>();
+  for (const input of inputs) remember(sources, input);
+  return (key) => sources.get(key);
 }
 
 function remember(sources: Map<string, TurnSource>, input: SessionInput): void {
@@ -62,7 +89,7 @@ function apply(
   turns: TranscriptTurn[],
   sessionId: string | null,
   fact: SessionFact,
-  sources: Map<string, TurnSource>,
+  sources: TurnSources,
 ): { turns: TranscriptTurn[]; sessionId: string | null } {
   switch (fact.type) {
     case 'SessionStarted':
@@ -72,7 +99,7 @@ function apply(
       // Only turns of the running session; a late reply recorded after its session ended is history, not context.
       if (fact.system || fact.sessionId !== sessionId) return { turns, sessionId };
       const key = fact.type === 'MessageRecorded' ? `m:${fact.messageId}` : `r:${fact.replyId}`;
-      const source = sources.get(key);
+      const source = sources(key);
       const id = fact.type === 'MessageRecorded' ? fact.messageId : fact.replyId;
       const turn: TranscriptTurn = {
         ...(source ?? { id, role: fact.type === 'MessageRecorded' ? 'user' : 'assistant', text: '' }),

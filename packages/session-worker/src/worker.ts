@@ -8,12 +8,18 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '@threadline/clock';
 import { extractiveSummariser, openAiCompatibleSummariser, type Summariser } from '@threadline/compaction';
-import { NatsSessionLog, provisionStreams, type SessionLog, threadlineStreams } from '@threadline/event-log';
+import {
+  type CheckpointStore,
+  KvCheckpointStore,
+  NatsSessionLog,
+  provisionStreams,
+  type SessionLog,
+  threadlineStreams,
+} from '@threadline/event-log';
 import { type PartitionOwnership, startPartitionOwnership } from '@threadline/partitions';
 import { deliverySubjectFor, type RejectionCode } from '@threadline/protocol';
 import { agentOfKey, renderAnswer, type ThreadlineConfig } from '@threadline/session-core';
 import { type TokenizerName, tokenCounter } from '@threadline/tokens';
-import { type CheckpointStore, KvCheckpointStore } from './checkpoints.js';
 import { type CompactionRunner, startCompactionRunner } from './compactionRunner.js';
 import { deliveriesOf, publishable } from './deliveries.js';
 import {
