@@ -20,6 +20,7 @@ export {
   RecordIdConflictError,
   RecordTooLargeError,
 } from './errors.js';
+export { inWindows } from './inWindows.js';
 export { MemorySessionLog, type MemorySessionLogOptions } from './memorySessionLog.js';
 export {
   decodeStoredRecord,

@@ -13,6 +13,7 @@ const ALL = [
   StreamNames.sessions,
   StreamNames.deadLetters,
   StreamNames.deliveries,
+  StreamNames.ticks,
 ];
 
 describe('provisionStreams on a real server', () => {
@@ -34,7 +35,7 @@ describe('provisionStreams on a real server', () => {
     for await (const name of jsm.streams.names()) await jsm.streams.delete(name);
   });
 
-  it('given no streams, when provisioning, then all four are created as configured', async () => {
+  it('given no streams, when provisioning, then all of them are created as configured', async () => {
     const report = await provisionStreams(jsm, configs, { mode: 'create-or-verify' });
 
     expect(report.status).toBe('created');
@@ -84,6 +85,7 @@ describe('provisionStreams on a real server', () => {
       [StreamNames.sessions, 'mismatch'],
       [StreamNames.deadLetters, 'created'],
       [StreamNames.deliveries, 'created'],
+      [StreamNames.ticks, 'created'],
     ]);
     expect(report.mismatches).toContainEqual({
       stream: StreamNames.sessions,

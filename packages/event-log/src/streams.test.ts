@@ -18,7 +18,7 @@ function byName(replicas = 1, extra = {}) {
 }
 
 describe('threadlineStreams', () => {
-  it('defines the five streams on the protocol subjects, on file storage with the given replicas', () => {
+  it('defines the six streams on the protocol subjects, on file storage with the given replicas', () => {
     for (const replicas of [1, 3]) {
       const streams = byName(replicas);
       expect(Object.keys(streams)).toEqual([
@@ -27,6 +27,7 @@ describe('threadlineStreams', () => {
         StreamNames.sessions,
         StreamNames.deadLetters,
         StreamNames.deliveries,
+        StreamNames.ticks,
       ]);
       expect(streams[StreamNames.inbound]?.subjects).toEqual([Subjects.inboundAll]);
       expect(streams[StreamNames.keyed]?.subjects).toEqual([
@@ -37,6 +38,7 @@ describe('threadlineStreams', () => {
       expect(streams[StreamNames.sessions]?.subjects).toEqual(['tl.session.*']);
       expect(streams[StreamNames.deadLetters]?.subjects).toEqual([Subjects.deadLetterAll]);
       expect(streams[StreamNames.deliveries]?.subjects).toEqual([Subjects.deliveryAll]);
+      expect(streams[StreamNames.ticks]?.subjects).toEqual(['tl.tick.v1.*.*']);
       for (const config of Object.values(streams)) {
         expect(config).toMatchObject({
           storage: 'file',

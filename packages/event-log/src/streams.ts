@@ -75,6 +75,9 @@ export const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
  */
 export const DELIVERY_MAX_BYTES = 256 * 1024;
 
+/** A tick is a few hundred bytes. */
+export const TICK_MAX_BYTES = 4 * 1024;
+
 export const DEFAULT_DEAD_LETTER_MAX_AGE_MS = 30 * DAY_MS;
 export const DEFAULT_INBOUND_MAX_AGE_MS = 7 * DAY_MS;
 
@@ -212,7 +215,24 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     max_msg_size: DELIVERY_MAX_BYTES,
   };
 
-  return [inbound, keyed, sessions, deadLetters, deliveries];
+  // One small message per daily boundary and configured hour: kept for audits ("when did the day end,
+  // and where"), like the session logs.
+  const ticks: ThreadlineStreamConfig = {
+    ...common,
+    name: StreamNames.ticks,
+    description: "Threadline: the scheduler's daily-boundary ticks",
+    subjects: [Subjects.tickAll],
+    retention: 'limits',
+    discard: 'old',
+    max_age: 0,
+    max_msgs: -1,
+    max_bytes: -1,
+    max_msgs_per_subject: -1,
+    max_msg_size: TICK_MAX_BYTES,
+    allow_direct: true,
+  };
+
+  return [inbound, keyed, sessions, deadLetters, deliveries, ticks];
 }
 
 function maxAge(name: string, value: number | undefined, fallback: number): number {

@@ -10,6 +10,7 @@
  *   tl.dlq.<code>                 rejected input with its reason              (stream THREADLINE_DEAD_LETTERS)
  *   tl.out.v1.<channel>.<peer>    deliveries to channel adapters: replies and
  *                                 command answers the send policy allowed     (stream THREADLINE_DELIVERIES)
+ *   tl.tick.v1.<zone>.<hour>      the scheduler's daily-boundary ticks          (stream THREADLINE_TICKS)
  *
  * Every wildcard is `*`, never `>`: each family has a fixed number of tokens, so a malformed subject
  * (an unencoded `.` in a key, an extra token) matches no stream and is never stored.
@@ -68,6 +69,14 @@ export const Subjects = {
     `${SUBJECT_ROOT}.out.v1.${encodeSubjectToken(channel)}.${encodeSubjectToken(peer)}`,
   /** Every v1 delivery: exactly a channel and a peer token after the version. */
   deliveryAll: `${SUBJECT_ROOT}.out.v1.*.*`,
+  /**
+   * The scheduler's daily-boundary ticks: `tl.tick.v1.<timeZone>.<atHour>`, one message per boundary
+   * passed, for audits and for anyone who acts on day boundaries. Sessions do not need them: each
+   * session's expiry timer is due at the very boundary that makes it stale.
+   */
+  tick: (timeZone: string, atHour: number) =>
+    `${SUBJECT_ROOT}.tick.v1.${encodeSubjectToken(timeZone)}.${encodeSubjectToken(String(atHour))}`,
+  tickAll: `${SUBJECT_ROOT}.tick.v1.*.*`,
 } as const;
 
 export const StreamNames = {
@@ -81,6 +90,8 @@ export const StreamNames = {
   deadLetters: 'THREADLINE_DEAD_LETTERS',
   /** Replies and command answers on their way to the channel adapters. */
   deliveries: 'THREADLINE_DELIVERIES',
+  /** The scheduler's daily-boundary ticks. */
+  ticks: 'THREADLINE_TICKS',
 } as const;
 
 /**

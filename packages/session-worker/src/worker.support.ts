@@ -22,6 +22,12 @@ export const PARTITIONS = 4;
 export interface WorkerTestBed {
   /** The connection to the bed's server (set once `beforeAll` has run). */
   readonly nc: NatsConnection;
+  /** The simulated clock every worker of the bed runs on (it starts at {@link T0} and never goes back). */
+  readonly clock: SimulatedClock;
+  /** The server's URL, for a second connection (a process of its own, in effect). */
+  readonly url: string;
+  /** Runs `stop` after the test, before the streams are deleted (schedulers, projectors, connections). */
+  cleanup(stop: () => Promise<unknown>): void;
   /** Starts a worker with the bed's defaults and `extra`; it is stopped after the test. */
   start(extra?: Partial<SessionWorkerOptions>): Promise<SessionWorker>;
   /** A worker the test stopped (or crashed) itself, so the clean-up leaves it alone. */
@@ -39,12 +45,14 @@ export function workerTestBed(
   let server: RunningNatsServer | undefined;
   let nc: NatsConnection | undefined;
   const workers: SessionWorker[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
   const clock = new SimulatedClock(T0);
   beforeAll(async () => {
     server = await startNatsServer();
     nc = await connectToNats({ servers: server.url });
   });
   afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((stop) => stop()));
     await Promise.all(workers.splice(0).map((w) => w.stop()));
     const jsm = await jetstreamManager(nc as NatsConnection);
     for await (const stream of jsm.streams.list()) await jsm.streams.delete(stream.config.name);
@@ -57,6 +65,14 @@ export function workerTestBed(
     get nc() {
       if (!nc) throw new Error('the test bed is not up yet (use it inside a test or a later hook)');
       return nc;
+    },
+    clock,
+    get url() {
+      if (!server) throw new Error('the test bed is not up yet');
+      return server.url;
+    },
+    cleanup(stop) {
+      cleanups.push(stop);
     },
     async start(extra = {}) {
       const worker = await startSessionWorker({

@@ -1,0 +1,34 @@
+// @threadline/projector — the session store as a projection of the event log (see projector.ts).
+export {
+  DEFAULT_TRANSCRIPT_BUDGET_BYTES,
+  emptyProjectedKey,
+  emptyTranscriptView,
+  entryOf,
+  type FoldProblem,
+  type FoldResult,
+  foldIntoProjection,
+  type ProjectedKey,
+  type SessionEntry,
+  type TranscriptView,
+} from './projection.js';
+export {
+  LIVE_PROJECTION,
+  openProjectionBuckets,
+  PROJECTOR_CHECKPOINT,
+  type ProjectionBuckets,
+  type Projector,
+  type ProjectorOptions,
+  type ProjectorStatus,
+  startProjector,
+} from './projector.js';
+export {
+  compareProjections,
+  type KeyDifference,
+  type ProjectionComparison,
+  RebuildError,
+  type RebuildOptions,
+  type RebuildReport,
+  readBucket,
+  rebuildProjection,
+  sessionStreamHead,
+} from './rebuild.js';

@@ -1,0 +1,259 @@
+/**
+ * The projector: reads the whole session stream in order, from its checkpoint, and keeps the session
+ * store (one {@link ProjectedKey} per key, bucket `threadline-sessions`) and the transcript views (bucket
+ * `threadline-transcripts`) — both named by the SHA-256 of the key — in NATS KV.
+ *
+ * Records are folded in memory ({@link foldIntoProjection}); the keys they changed are written together
+ * before each checkpoint (the reader's `flush`), so a checkpoint never covers an unwritten entry. After a
+ * crash the records after the checkpoint are read again and skipped key by key by their sequence: no
+ * gaps, no double counts. A bounded cache keeps recently used keys; a key not in it is read from the
+ * bucket. The lag is the number of records after the last one handled (`status().pending`).
+ */
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  type CheckpointStore,
+  decodeStoredRecord,
+  inWindows,
+  KvCheckpointStore,
+  NatsSessionLog,
+  provisionStreams,
+  type SessionRecord,
+  startCheckpointedReader,
+  threadlineStreams,
+} from '@threadline/event-log';
+import { BucketNames, StreamNames } from '@threadline/protocol';
+import { SnapshotVersionError } from '@threadline/session-core';
+import { snapshotEntryName, type TransitionRecordV1 } from '@threadline/session-worker';
+import {
+  emptyProjectedKey,
+  emptyTranscriptView,
+  type FoldProblem,
+  foldIntoProjection,
+  type ProjectedKey,
+  type TranscriptView,
+} from './projection.js';
+
+/** Where a projection is kept. The live one uses the defaults; a rebuild uses fresh buckets. */
+export interface ProjectionBuckets {
+  sessions: string;
+  transcripts: string;
+}
+
+export const LIVE_PROJECTION: ProjectionBuckets = {
+  sessions: BucketNames.sessionStore,
+  transcripts: BucketNames.transcripts,
+};
+
+/** The checkpoint of the live projector in the checkpoint bucket. */
+export const PROJECTOR_CHECKPOINT = 'projector';
+
+export interface ProjectorOptions {
+  nc: NatsConnection;
+  /** Default {@link LIVE_PROJECTION}. */
+  buckets?: ProjectionBuckets;
+  /** Default: the checkpoint bucket in KV. */
+  checkpoints?: CheckpointStore;
+  /** Default {@link PROJECTOR_CHECKPOINT}. */
+  checkpointKey?: string;
+  /** The keyed stream's partition count, as the workers have it (streams are created or verified). Default 16. */
+  partitions?: number;
+  /** False: the streams must exist already and are not checked (a rebuild next to a running system). */
+  provision?: boolean;
+  /** Replicas of the buckets when the projector creates them. Default 1. */
+  replicas?: number;
+  /** Keys kept in memory between records. Default 10 000. */
+  cacheSize?: number;
+  transcriptBudgetBytes?: number;
+  /** Checkpoint after this many records. Default 500. */
+  checkpointEvery?: number;
+  onProblem?: (problem: FoldProblem) => void;
+  onError?: (error: unknown, where: string) => void;
+}
+
+export interface ProjectorStatus {
+  /** Session-stream sequence of the last record handled, and of the last one checkpointed (written). */
+  handled: number;
+  checkpointed: number;
+  /** Records after the last one handled: the projector's lag. */
+  pending: number;
+  /** Records folded, and records skipped as already projected. */
+  applied: number;
+  skipped: number;
+  divergences: number;
+  chainBreaks: number;
+  cachedKeys: number;
+}
+
+export interface Projector {
+  status(): ProjectorStatus;
+  /** Resolves once every record up to `seq` is written and checkpointed. */
+  waitFor(seq: number, options?: { timeoutMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Held {
+  key: ProjectedKey;
+  transcript: TranscriptView;
+}
+
+/** Opens (creating if needed) the two buckets of a projection. */
+export async function openProjectionBuckets(
+  nc: NatsConnection,
+  buckets: ProjectionBuckets,
+  replicas = 1,
+): Promise<{ sessions: KV; transcripts: KV }> {
+  const kvm = new Kvm(nc);
+  const options = { history: 1, storage: 'file' as const, replicas };
+  return {
+    sessions: await kvm.create(buckets.sessions, options),
+    transcripts: await kvm.create(buckets.transcripts, options),
+  };
+}
+
+const WRITE_WINDOW = 64;
+
+export async function startProjector(options: ProjectorOptions): Promise<Projector> {
+  const { nc } = options;
+  // The streams it reads and writes, created or verified exactly as the worker does.
+  if (options.provision !== false)
+    await provisionStreams(
+      await jetstreamManager(nc),
+      threadlineStreams({
+        replicas: options.replicas ?? 1,
+        ...(options.partitions ? { partitions: options.partitions } : {}),
+      }),
+      { mode: 'create-or-verify', onMismatch: 'throw' },
+    );
+  const kv = await openProjectionBuckets(nc, options.buckets ?? LIVE_PROJECTION, options.replicas);
+  const checkpoints =
+    options.checkpoints ?? (await KvCheckpointStore.open(nc, { replicas: options.replicas }));
+  const log = new NatsSessionLog(nc);
+  const cacheSize = options.cacheSize ?? 10_000;
+  const cache = new Map<string, Held>();
+  let dirty = new Map<string, { key?: ProjectedKey; transcript?: TranscriptView }>();
+  const counts = { applied: 0, skipped: 0, divergences: 0, chainBreaks: 0 };
+  const budget =
+    options.transcriptBudgetBytes === undefined
+      ? {}
+      : { transcriptBudgetBytes: options.transcriptBudgetBytes };
+
+  const load = async (sessionKey: string): Promise<Held> => {
+    const cached = cache.get(sessionKey);
+    if (cached) {
+      cache.delete(sessionKey); // re-insert: most recently used last
+      cache.set(sessionKey, cached);
+      return cached;
+    }
+    const name = snapshotEntryName(sessionKey);
+    const [k, t] = await Promise.all([kv.sessions.get(name), kv.transcripts.get(name)]);
+    const held: Held = {
+      key: k?.operation === 'PUT' ? k.json<ProjectedKey>() : emptyProjectedKey(sessionKey),
+      transcript: t?.operation === 'PUT' ? t.json<TranscriptView>() : emptyTranscriptView(sessionKey),
+    };
+    remember(sessionKey, held);
+    return held;
+  };
+
+  const remember = (sessionKey: string, held: Held) => {
+    cache.set(sessionKey, held);
+    // Evict the least recently used keys that are written; a dirty key stays until its flush.
+    for (const oldest of cache.keys()) {
+      if (cache.size <= cacheSize) break;
+      if (!dirty.has(oldest)) cache.delete(oldest);
+      else break;
+    }
+  };
+
+  /** A stored projection made by another machine version: fold the key again from its first record. */
+  const refold = async (sessionKey: string, beforeSeq: number): Promise<Held> => {
+    let held: Held = { key: emptyProjectedKey(sessionKey), transcript: emptyTranscriptView(sessionKey) };
+    for await (const record of log.read<TransitionRecordV1>(sessionKey)) {
+      if (record.seq >= beforeSeq) break;
+      const folded = foldIntoProjection(held.key, held.transcript, record, budget);
+      held = { key: folded.key, transcript: folded.transcript };
+    }
+    return held;
+  };
+
+  const fold = async (record: SessionRecord<TransitionRecordV1>): Promise<void> => {
+    let held = await load(record.sessionKey);
+    let folded: ReturnType<typeof foldIntoProjection>;
+    try {
+      folded = foldIntoProjection(held.key, held.transcript, record, budget);
+    } catch (error) {
+      if (!(error instanceof SnapshotVersionError)) throw error;
+      held = await refold(record.sessionKey, record.seq);
+      folded = foldIntoProjection(held.key, held.transcript, record, budget);
+    }
+    if (!folded.applied) {
+      counts.skipped += 1;
+      return;
+    }
+    counts.applied += 1;
+    for (const problem of folded.problems) {
+      if (problem.kind === 'divergence') counts.divergences += 1;
+      else counts.chainBreaks += 1;
+      options.onProblem?.(problem);
+    }
+    const name = snapshotEntryName(record.sessionKey);
+    const pendingWrite = dirty.get(name) ?? {};
+    pendingWrite.key = folded.key;
+    // The transcript view is written only when its turns changed.
+    if (folded.transcript !== held.transcript) pendingWrite.transcript = folded.transcript;
+    dirty.set(name, pendingWrite);
+    remember(record.sessionKey, { key: folded.key, transcript: folded.transcript });
+  };
+
+  const flush = async (): Promise<void> => {
+    if (dirty.size === 0) return;
+    const writing = dirty;
+    dirty = new Map();
+    const writes: (() => Promise<unknown>)[] = [];
+    for (const [name, change] of writing) {
+      if (change.key) writes.push(() => kv.sessions.put(name, JSON.stringify(change.key)));
+      if (change.transcript) writes.push(() => kv.transcripts.put(name, JSON.stringify(change.transcript)));
+    }
+    try {
+      await inWindows(writes, WRITE_WINDOW);
+    } catch (error) {
+      // Not written: keep the changes (newer ones made meanwhile win) so the next flush retries them.
+      for (const [name, change] of writing) dirty.set(name, { ...change, ...dirty.get(name) });
+      throw error;
+    }
+  };
+
+  const reader = await startCheckpointedReader({
+    js: jetstream(nc),
+    stream: StreamNames.sessions,
+    checkpoints,
+    checkpointKey: options.checkpointKey ?? PROJECTOR_CHECKPOINT,
+    checkpointEvery: options.checkpointEvery ?? 500,
+    handle: (message) => fold(decodeStoredRecord<TransitionRecordV1>(message)),
+    flush,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+
+  return {
+    status: () => ({
+      handled: reader.handled,
+      checkpointed: reader.checkpointed,
+      pending: reader.pending,
+      ...counts,
+      cachedKeys: cache.size,
+    }),
+    async waitFor(seq, waitOptions = {}) {
+      const deadline = Date.now() + (waitOptions.timeoutMs ?? 30_000);
+      while (reader.checkpointed < seq) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `projector did not reach seq ${seq} (handled ${reader.handled}, written ${reader.checkpointed})`,
+          );
+        if (reader.handled >= seq) await reader.checkpoint();
+        else await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    stop: () => reader.stop(),
+  };
+}
