@@ -39,7 +39,7 @@ async function firings(nc: NatsConnection): Promise<ControlEventV1[]> {
   const out: ControlEventV1[] = [];
   for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(StreamNames.keyed, { seq }).catch(() => null);
-    if (m && m.subject.startsWith('tl.ctl.')) {
+    if (m?.subject.startsWith('tl.ctl.')) {
       const event = m.json<ControlEventV1>();
       if (event.type === 'timer.fired') out.push(event);
     }
