@@ -1,3 +1,4 @@
+export { type Leadership, type LeadershipOptions, startLeadership } from './leadership.js';
 export {
   LEASE_BUCKET,
   type LeaseRecord,

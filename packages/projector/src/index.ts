@@ -18,8 +18,11 @@ export {
   type ProjectionBuckets,
   type Projector,
   type ProjectorOptions,
+  type ProjectorReplica,
+  type ProjectorReplicaOptions,
   type ProjectorStatus,
   startProjector,
+  startProjectorReplica,
 } from './projector.js';
 export {
   compareProjections,

@@ -157,9 +157,18 @@ export function foldIntoProjection(
   const sources = turnSourcesOf([body.input, ...key.snapshot.context.pending]);
   const before: Transcript = { sessionId: transcript.sessionId, turns: transcript.turns };
   const after = transcriptStep(before, body, sources);
-  // A new session or a compaction starts the view afresh: what it omitted is no longer in it.
-  const restarted =
-    after.sessionId !== before.sessionId || body.facts.some((fact) => fact.type === 'CompactionCompleted');
+  // A new session starts the view afresh. A compaction does too, except for kept turns the view had
+  // already dropped for its budget: those are still part of the conversation and stay counted.
+  const newSession = after.sessionId !== before.sessionId;
+  const compaction = body.facts.find(
+    (fact) => fact.type === 'CompactionCompleted' && fact.sessionId === after.sessionId,
+  );
+  const restarted = newSession || compaction !== undefined;
+  const omitted = newSession
+    ? 0
+    : compaction?.type === 'CompactionCompleted'
+      ? compaction.keptIds.filter((id) => !after.turns.some((turn) => turn.id === id)).length
+      : transcript.omitted;
   const view =
     after === before && !restarted
       ? transcript // unchanged: the same object, so the caller knows there is nothing to write
@@ -170,7 +179,7 @@ export function foldIntoProjection(
             sessionId: after.sessionId,
             seq: record.seq,
             turns: after.turns,
-            omitted: restarted ? 0 : transcript.omitted,
+            omitted,
           },
           options.transcriptBudgetBytes ?? DEFAULT_TRANSCRIPT_BUDGET_BYTES,
         );
@@ -191,17 +200,23 @@ export function foldIntoProjection(
 
 /** Drops the oldest turns (never the summary) until the view's JSON fits the budget. */
 function boundTranscript(view: TranscriptView, budget: number): TranscriptView {
-  let size = Buffer.byteLength(JSON.stringify(view));
-  if (size <= budget) return view;
+  const sizeOf = (v: TranscriptView) => Buffer.byteLength(JSON.stringify(v));
+  if (sizeOf(view) <= budget) return view;
   const turns = [...view.turns];
   let omitted = view.omitted;
   const first = turns[0]?.role === 'summary' ? 1 : 0;
-  while (size > budget && turns.length > first) {
-    const [dropped] = turns.splice(first, 1);
-    size -= Buffer.byteLength(JSON.stringify(dropped)) + 1;
-    omitted += 1;
+  // Estimate as turns go (a turn and its comma), then check exactly: `omitted` can gain a digit.
+  let size = sizeOf(view);
+  for (;;) {
+    while (size > budget && turns.length > first) {
+      const [dropped] = turns.splice(first, 1);
+      size -= Buffer.byteLength(JSON.stringify(dropped)) + 1;
+      omitted += 1;
+    }
+    const bounded = { ...view, turns, omitted };
+    size = sizeOf(bounded);
+    if (size <= budget || turns.length <= first) return bounded;
   }
-  return { ...view, turns, omitted };
 }
 
 /** The entry of a key whose session machine is in `snapshot`. */

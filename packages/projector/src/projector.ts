@@ -23,6 +23,7 @@ import {
   startCheckpointedReader,
   threadlineStreams,
 } from '@threadline/event-log';
+import { startLeadership } from '@threadline/partitions';
 import { BucketNames, StreamNames } from '@threadline/protocol';
 import { SnapshotVersionError } from '@threadline/session-core';
 import { snapshotEntryName, type TransitionRecordV1 } from '@threadline/session-worker';
@@ -63,6 +64,8 @@ export interface ProjectorOptions {
   provision?: boolean;
   /** Replicas of the buckets when the projector creates them. Default 1. */
   replicas?: number;
+  /** Fold records up to this session-stream sequence only; later ones are read and left alone (a rebuild). */
+  untilSeq?: number;
   /** Keys kept in memory between records. Default 10 000. */
   cacheSize?: number;
   transcriptBudgetBytes?: number;
@@ -132,6 +135,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
   const log = new NatsSessionLog(nc);
   const cacheSize = options.cacheSize ?? 10_000;
   const cache = new Map<string, Held>();
+  /** Folds not written yet, by session key. */
   let dirty = new Map<string, { key?: ProjectedKey; transcript?: TranscriptView }>();
   const counts = { applied: 0, skipped: 0, divergences: 0, chainBreaks: 0 };
   const budget =
@@ -158,11 +162,12 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
 
   const remember = (sessionKey: string, held: Held) => {
     cache.set(sessionKey, held);
-    // Evict the least recently used keys that are written; a dirty key stays until its flush.
+    // Evict the least recently used keys that are written; a dirty key stays until its flush (the
+    // bucket does not have its latest fold yet, so reloading it from there would lose folds).
+    if (cache.size <= cacheSize) return;
     for (const oldest of cache.keys()) {
       if (cache.size <= cacheSize) break;
       if (!dirty.has(oldest)) cache.delete(oldest);
-      else break;
     }
   };
 
@@ -178,6 +183,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
   };
 
   const fold = async (record: SessionRecord<TransitionRecordV1>): Promise<void> => {
+    if (options.untilSeq !== undefined && record.seq > options.untilSeq) return;
     let held = await load(record.sessionKey);
     let folded: ReturnType<typeof foldIntoProjection>;
     try {
@@ -197,12 +203,11 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
       else counts.chainBreaks += 1;
       options.onProblem?.(problem);
     }
-    const name = snapshotEntryName(record.sessionKey);
-    const pendingWrite = dirty.get(name) ?? {};
+    const pendingWrite = dirty.get(record.sessionKey) ?? {};
     pendingWrite.key = folded.key;
     // The transcript view is written only when its turns changed.
     if (folded.transcript !== held.transcript) pendingWrite.transcript = folded.transcript;
-    dirty.set(name, pendingWrite);
+    dirty.set(record.sessionKey, pendingWrite);
     remember(record.sessionKey, { key: folded.key, transcript: folded.transcript });
   };
 
@@ -211,7 +216,8 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
     const writing = dirty;
     dirty = new Map();
     const writes: (() => Promise<unknown>)[] = [];
-    for (const [name, change] of writing) {
+    for (const [sessionKey, change] of writing) {
+      const name = snapshotEntryName(sessionKey);
       if (change.key) writes.push(() => kv.sessions.put(name, JSON.stringify(change.key)));
       if (change.transcript) writes.push(() => kv.transcripts.put(name, JSON.stringify(change.transcript)));
     }
@@ -219,7 +225,8 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
       await inWindows(writes, WRITE_WINDOW);
     } catch (error) {
       // Not written: keep the changes (newer ones made meanwhile win) so the next flush retries them.
-      for (const [name, change] of writing) dirty.set(name, { ...change, ...dirty.get(name) });
+      for (const [sessionKey, change] of writing)
+        dirty.set(sessionKey, { ...change, ...dirty.get(sessionKey) });
       throw error;
     }
   };
@@ -256,4 +263,41 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
     },
     stop: () => reader.stop(),
   };
+}
+
+export interface ProjectorReplicaOptions extends ProjectorOptions {
+  /** Unique among running projector replicas (a KV key: letters, digits, `-`, `_`, `=`, inner `.`). */
+  replicaId: string;
+  /** Lease timing; defaults as partition leases (10 s TTL). */
+  leaseTtlMs?: number;
+  heartbeatMs?: number;
+  onEvent?: (event: { type: 'projecting' } | { type: 'standing-by'; why: string }) => void;
+}
+
+export interface ProjectorReplica {
+  /** The running projector's status while this replica holds the lease; undefined while it stands by. */
+  status(): ProjectorStatus | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * One projector replica among several: the one holding the projector lease projects, the others stand
+ * by and take over when its lease lapses (the projection is idempotent by sequence, so the overlap of a
+ * hand-over is harmless; the lease keeps two projectors from racing each other's writes).
+ */
+export async function startProjectorReplica(options: ProjectorReplicaOptions): Promise<ProjectorReplica> {
+  const leadership = await startLeadership({
+    nc: options.nc,
+    replicaId: options.replicaId,
+    registryBucket: BucketNames.projectors,
+    leaseBucket: BucketNames.projectorLease,
+    ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+    ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    lead: () => startProjector(options),
+    onChange: (change) =>
+      options.onEvent?.(change.leading ? { type: 'projecting' } : { type: 'standing-by', why: change.why }),
+    onError: (error) => options.onError?.(error, 'projector lease'),
+  });
+  return { status: () => leadership.current()?.status(), stop: () => leadership.stop() };
 }

@@ -47,6 +47,15 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   const { into } = options;
   if (into.sessions === LIVE_PROJECTION.sessions || into.transcripts === LIVE_PROJECTION.transcripts)
     throw new RebuildError('a rebuild must go into fresh buckets, not the live projection');
+  const jsm = await jetstreamManager(options.nc);
+  for (const bucket of [into.sessions, into.transcripts]) {
+    const info = await jsm.streams.info(`KV_${bucket}`).catch(() => undefined);
+    // A leftover bucket would keep its entries (and skip records by their sequence): only a fresh one proves anything.
+    if (info && info.state.messages > 0)
+      throw new RebuildError(
+        `a rebuild must go into fresh buckets; ${bucket} already holds ${info.state.messages} entries`,
+      );
+  }
   const untilSeq = options.untilSeq ?? (await sessionStreamHead(options.nc));
   const problems: FoldProblem[] = [];
   const projector = await startProjector({
@@ -55,6 +64,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     checkpoints: new MemoryCheckpointStore(),
     checkpointKey: 'rebuild',
     provision: false,
+    untilSeq,
     ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
     onProblem: (problem) => problems.push(problem),
   });

@@ -39,7 +39,7 @@ import {
   startCheckpointedReader,
   threadlineStreams,
 } from '@threadline/event-log';
-import { type PartitionOwnership, startPartitionOwnership } from '@threadline/partitions';
+import { startLeadership } from '@threadline/partitions';
 import { BucketNames, type ControlEventV1, StreamNames, Subjects } from '@threadline/protocol';
 import { dailyBoundaryAfter, type ThreadlineConfig } from '@threadline/session-core';
 import type { TransitionRecordV1 } from '@threadline/session-worker';
@@ -140,50 +140,36 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const checkpoints = options.checkpoints ?? (await KvCheckpointStore.open(nc, { replicas }));
   const jsm = await jetstreamManager(nc);
   const counts = emptyCounts();
-  let leading: Leader | undefined;
-  let starting: Promise<void> | undefined;
-
-  const ownership: PartitionOwnership = await startPartitionOwnership({
+  const leadership = await startLeadership({
     nc,
-    workerId: schedulerId,
-    partitions: 1,
+    replicaId: schedulerId,
     registryBucket: BucketNames.schedulers,
     leaseBucket: BucketNames.schedulerLease,
     replicas,
     clock: options.clock,
-    ...(options.leaseTtlMs === undefined
-      ? {}
-      : { leaseTtlMs: options.leaseTtlMs, registryTtlMs: options.leaseTtlMs }),
+    ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
-    onAcquire: async () => {
-      starting = (async () => {
-        leading = await Leader.start({ ...options, schedulerId, timers, checkpoints, jsm, counts });
-        options.onEvent?.({ type: 'leading' });
-      })();
-      await starting;
-    },
-    onRelease: async (_partition, why) => {
-      await starting?.catch(() => {});
-      const was = leading;
-      leading = undefined;
-      await was?.stop();
-      options.onEvent?.({ type: 'standing-by', why });
-    },
+    lead: () => Leader.start({ ...options, schedulerId, timers, checkpoints, jsm, counts }),
+    onChange: (change) =>
+      options.onEvent?.(change.leading ? { type: 'leading' } : { type: 'standing-by', why: change.why }),
     onError: (error) => options.onError?.(error, 'leadership'),
   });
 
   return {
-    status: () => ({
-      schedulerId,
-      leader: leading !== undefined,
-      indexedSeq: leading?.indexedSeq ?? 0,
-      indexPending: leading?.indexPending ?? 0,
-      ...counts,
-      held: leading?.held ?? 0,
-      firedThrough: leading?.firedThrough ?? 0,
-      ticks: leading?.tickStatus() ?? [],
-    }),
-    stop: () => ownership.stop(),
+    status: () => {
+      const leading = leadership.current();
+      return {
+        schedulerId,
+        leader: leading !== undefined,
+        indexedSeq: leading?.indexedSeq ?? 0,
+        indexPending: leading?.indexPending ?? 0,
+        ...counts,
+        held: leading?.held ?? 0,
+        firedThrough: leading?.firedThrough ?? 0,
+        ticks: leading?.tickStatus() ?? [],
+      };
+    },
+    stop: () => leadership.stop(),
   };
 }
 
@@ -488,20 +474,14 @@ class Leader {
       for (const held of this.#held.values()) {
         if (minuteOfName(held.name) <= through) return; // not all fired yet (a publish failed): next round
       }
-      const from = this.#firedThrough + 1;
-      for (let minute = from; minute <= through; ) {
-        if (!(await this.#any(dayPrefix(minute)))) {
-          minute = nextDay(minute);
-          continue;
-        }
-        if (!(await this.#any(hourPrefix(minute)))) {
-          minute = nextHour(minute);
-          continue;
-        }
+      for (
+        let minute = await this.#nextNonEmptyMinute(this.#firedThrough + 1, through);
+        minute !== undefined;
+        minute = await this.#nextNonEmptyMinute(minute + 1, through)
+      ) {
         await this.#o.jsm.streams.purge(this.#kvStream, {
           filter: `${this.#kvSubjectPrefix}${minutePrefix(minute)}.>`,
         });
-        minute += 1;
       }
       this.#firedThrough = through;
       await this.#o.checkpoints.set(SchedulerCheckpoints.firedThrough, through);

@@ -1,0 +1,70 @@
+/**
+ * One leader among replicas: partition ownership with a single partition. The replica holding the lease
+ * runs the work (`lead`), the others stand by, and when the leader leaves or its lease lapses one of them
+ * takes over. The projector and the scheduler run this way; each role has its own registry and lease
+ * bucket, so their leases never meet the workers' partition leases.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Clock } from '@threadline/clock';
+import { type ReleaseReason, startPartitionOwnership } from './ownership.js';
+
+export interface LeadershipOptions<T extends { stop(): Promise<void> }> {
+  readonly nc: NatsConnection;
+  /** This replica's id, unique in its role (a KV key, as a worker id). */
+  readonly replicaId: string;
+  readonly registryBucket: string;
+  readonly leaseBucket: string;
+  /** Replicas of both buckets when this replica creates them. Default 1. */
+  readonly replicas?: number;
+  /** The lease's and the registry's TTL: how long a dead leader keeps the others waiting. Default 10 000 ms. */
+  readonly leaseTtlMs?: number;
+  readonly heartbeatMs?: number;
+  readonly clock?: Clock;
+  /** Starts the leader's work once the lease is held; its `stop` is awaited before the lease is given up. */
+  readonly lead: () => Promise<T>;
+  readonly onChange?: (event: { leading: true } | { leading: false; why: ReleaseReason }) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface Leadership<T> {
+  /** The running work while this replica leads; undefined while it stands by. */
+  current(): T | undefined;
+  /** Leaves: stops the work if leading, gives up the lease, drops out of the registry. */
+  stop(): Promise<void>;
+}
+
+export async function startLeadership<T extends { stop(): Promise<void> }>(
+  options: LeadershipOptions<T>,
+): Promise<Leadership<T>> {
+  let work: T | undefined;
+  let starting: Promise<void> | undefined;
+  const ownership = await startPartitionOwnership({
+    nc: options.nc,
+    workerId: options.replicaId,
+    partitions: 1,
+    registryBucket: options.registryBucket,
+    leaseBucket: options.leaseBucket,
+    replicas: options.replicas ?? 1,
+    ...(options.leaseTtlMs === undefined
+      ? {}
+      : { leaseTtlMs: options.leaseTtlMs, registryTtlMs: options.leaseTtlMs }),
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    onAcquire: async () => {
+      starting = (async () => {
+        work = await options.lead();
+        options.onChange?.({ leading: true });
+      })();
+      await starting;
+    },
+    onRelease: async (_partition, why) => {
+      await starting?.catch(() => {});
+      const was = work;
+      work = undefined;
+      await was?.stop();
+      options.onChange?.({ leading: false, why });
+    },
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+  });
+  return { current: () => work, stop: () => ownership.stop() };
+}
