@@ -1,0 +1,83 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectToNats } from '@threadline/nats';
+import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Leadership, startLeadership } from './leadership.js';
+
+async function until(predicate: () => boolean, ms = 15_000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (predicate()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${what} not reached within ${ms} ms`);
+}
+
+describe('startLeadership (real nats-server)', () => {
+  let server: RunningNatsServer;
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connectToNats({ servers: server.url });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await server?.dispose();
+  });
+
+  it('runs the work on exactly one replica at a time, and hands it over when the leader leaves or dies', async () => {
+    /** Which replicas are running their work right now, and the most that ever ran at once. */
+    const running = new Set<string>();
+    let most = 0;
+    const log: string[] = [];
+    const errors: string[] = [];
+    const connections: NatsConnection[] = [];
+    const replica = async (id: string) => {
+      const own = await connectToNats({ servers: server.url });
+      connections.push(own);
+      const leadership = await startLeadership({
+        nc: own,
+        replicaId: id,
+        registryBucket: 'lead-registry',
+        leaseBucket: 'lead-lease',
+        leaseTtlMs: 1_200,
+        heartbeatMs: 200,
+        onError: (error) => errors.push(`${id}: ${(error as Error).message}`),
+        lead: async () => {
+          running.add(id);
+          most = Math.max(most, running.size);
+          log.push(`${id} leads`);
+          return {
+            stop: async () => {
+              running.delete(id);
+              log.push(`${id} stops`);
+            },
+          };
+        },
+      });
+      return { id, leadership, connection: own };
+    };
+    const replicas = await Promise.all(['r1', 'r2', 'r3'].map(replica));
+    await until(() => running.size === 1, 15_000, 'one leader');
+    const leaderOf = () => replicas.find((r) => r.leadership.current() !== undefined);
+    const first = leaderOf();
+    expect(first).toBeDefined();
+    expect(replicas.filter((r) => r.leadership.current() !== undefined)).toHaveLength(1);
+
+    // A graceful leave: its work stops before anyone else's starts.
+    await (first as { leadership: Leadership<unknown> }).leadership.stop();
+    await until(() => running.size === 1 && !running.has(first?.id as string), 15_000, 'a second leader');
+    const second = leaderOf();
+    expect(log.indexOf(`${first?.id} stops`)).toBeLessThan(log.indexOf(`${second?.id} leads`));
+
+    // A crash: the connection drops, nothing is released; the last one takes over once the lease lapses.
+    await second?.connection.close();
+    running.delete(second?.id as string); // its process is gone, and its work with it
+    const third = replicas.find((r) => r !== first && r !== second);
+    await until(() => third?.leadership.current() !== undefined, 15_000, 'the third leader');
+    expect(most).toBe(1);
+    expect(errors.every((e) => e.startsWith(`${second?.id}:`))).toBe(true); // only the crashed one complains
+    await third?.leadership.stop();
+    await Promise.all(connections.map((c) => c.close().catch(() => {})));
+  });
+});
