@@ -242,6 +242,68 @@ describe('idle expiry on the clock', () => {
   });
 });
 
+describe('compaction time limits', () => {
+  const config = parseConfig({
+    session: { dmScope: 'per-channel-peer', reset: { mode: 'idle', idleMinutes: 600 } },
+    lifecycle: { compactionTimeoutMs: 10 * MIN },
+    compaction: { keepRecentTurns: 1 },
+  }).config;
+  const t = schedulerBed(config);
+
+  it('ends a compaction whose summariser never answers at its time limit, and the session goes on', async () => {
+    const { bed } = t;
+    // A summariser that never finishes (until the worker stops): only the time limit can end it.
+    const never = {
+      name: 'never',
+      summarise: (_request: unknown, signal: AbortSignal) =>
+        new Promise<string>((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        ),
+    };
+    await bed.start({ summariser: never });
+    const { scheduler } = await t.scheduler('s-compaction');
+    await t.leading(scheduler);
+    const key = keyOf('cmp');
+    await t.send('cmp', 1);
+    await t.send('cmp', 2);
+    const compact = {
+      ...chat('telegram', 'cmp', 3),
+      text: '/compact',
+      sender: { id: 'cmp', isAuthorized: true, isOwner: true },
+    };
+    await jetstream(bed.nc).publish(Subjects.inbound('telegram', 'cmp'), JSON.stringify(compact), {
+      msgID: compact.id,
+    });
+    await until(
+      async () => (await facts(bed.nc, key)).some((f) => f.type === 'CompactionStarted'),
+      20_000,
+      'compacting',
+    );
+    const started = (await facts(bed.nc, key)).find((f) => f.type === 'CompactionStarted') as {
+      at: number;
+      deadlineAt: number;
+    };
+    expect(started.deadlineAt).toBe(started.at + 10 * MIN);
+    await t.indexed(scheduler);
+    bed.clock.set(started.deadlineAt);
+    await until(
+      async () => (await facts(bed.nc, key)).some((f) => f.type === 'CompactionFailed'),
+      20_000,
+      'timed out',
+    );
+    expect((await facts(bed.nc, key)).filter((f) => f.type === 'CompactionFailed')).toEqual([
+      expect.objectContaining({ at: started.deadlineAt, reason: 'the summariser did not finish in time' }),
+    ]);
+    // The session is active again and takes the next message as a turn.
+    await t.send('cmp', 4);
+    await until(
+      async () => (await facts(bed.nc, key)).filter((f) => f.type === 'MessageRecorded').length === 4,
+      20_000,
+      'the next message recorded',
+    );
+  });
+});
+
 describe('daily boundaries', () => {
   const daily4 = configOf({ reset: { mode: 'daily', atHour: 4, timeZone: NY } });
   const t = schedulerBed(daily4);
