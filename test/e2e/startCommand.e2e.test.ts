@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { NatsSessionLog } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
 import { Subjects } from '@threadline/protocol';
@@ -44,6 +46,10 @@ describe('the start command (npm start)', () => {
 
       // The session worker runs: a chat event published as an adapter would becomes a session record.
       await run.waitFor(/Session worker worker-1 \(pid \d+\)/, 5_000);
+      // So do the projector and the scheduler, each its own process with its own log.
+      await run.waitFor(/Projector projector-1 \(pid \d+\), log .*projector-1\.log/, 5_000);
+      await run.waitFor(/Scheduler scheduler-1 \(pid \d+\), log .*scheduler-1\.log/, 5_000);
+      expect(run.output()).not.toMatch(/join this command as they are built/);
       const event = {
         v: 1,
         type: 'chat.message',
@@ -81,6 +87,21 @@ describe('the start command (npm start)', () => {
         expect(delivery.text).toContain('Session: agent:main:main');
         break;
       }
+      // The projector keeps the key's entry in the session store, named by the SHA-256 of the key.
+      const sessions = await new Kvm(nc).open('threadline-sessions');
+      const entryName = createHash('sha256').update('agent:main:main').digest('hex');
+      let stored: { entry: { sessionKey: string; messageCount: number } } | undefined;
+      const projected = await waitUntil(async () => {
+        try {
+          const found = await sessions.get(entryName);
+          if (found?.operation === 'PUT') stored = found.json();
+        } catch {
+          // The projector has not created its bucket yet.
+        }
+        return stored !== undefined && stored.entry.messageCount >= 1;
+      }, 30_000);
+      expect(projected, `session store entry: ${JSON.stringify(stored)}`).toBe(true);
+      expect(stored?.entry.sessionKey).toBe('agent:main:main');
       await nc.close();
       const health = await fetch(`${monitor}/healthz?js-enabled-only=true`);
       expect(health.status).toBe(200);

@@ -1,10 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectToNats } from '@threadline/nats';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from './localStack.js';
+import { type LocalStack, type RunningService, startLocalStack, startServiceProcess } from './localStack.js';
 
 describe('startLocalStack', () => {
   const stacks: LocalStack[] = [];
@@ -21,7 +21,14 @@ describe('startLocalStack', () => {
 
   it('keeps the event log in the data folder across a stop and a start', async () => {
     const dir = await dataDir();
-    const first = await startLocalStack({ dataDir: dir, natsPort: 0, httpPort: 0, workers: 0 });
+    const first = await startLocalStack({
+      dataDir: dir,
+      natsPort: 0,
+      httpPort: 0,
+      workers: 0,
+      projectors: 0,
+      schedulers: 0,
+    });
     expect(first.nats.storeDir).toBe(join(dir, 'nats'));
     let nc = await connectToNats({ servers: first.nats.url });
     await (await jetstreamManager(nc)).streams.add({ name: 'LOCAL', subjects: ['local.>'] });
@@ -29,7 +36,14 @@ describe('startLocalStack', () => {
     await nc.close();
     await first.stop();
 
-    const second = await startLocalStack({ dataDir: dir, natsPort: 0, httpPort: 0, workers: 0 });
+    const second = await startLocalStack({
+      dataDir: dir,
+      natsPort: 0,
+      httpPort: 0,
+      workers: 0,
+      projectors: 0,
+      schedulers: 0,
+    });
     stacks.push(second);
     nc = await connectToNats({ servers: second.nats.url });
     const info = await (await jetstreamManager(nc)).streams.info('LOCAL');
@@ -39,10 +53,91 @@ describe('startLocalStack', () => {
   });
 
   it('fails clearly when the NATS port is taken', async () => {
-    const running = await startLocalStack({ dataDir: await dataDir(), natsPort: 0, httpPort: 0, workers: 0 });
+    const running = await startLocalStack({
+      dataDir: await dataDir(),
+      natsPort: 0,
+      httpPort: 0,
+      workers: 0,
+      projectors: 0,
+      schedulers: 0,
+    });
     stacks.push(running);
     await expect(
-      startLocalStack({ dataDir: await dataDir(), natsPort: running.nats.port, httpPort: 0, workers: 0 }),
+      startLocalStack({
+        dataDir: await dataDir(),
+        natsPort: running.nats.port,
+        httpPort: 0,
+        workers: 0,
+        projectors: 0,
+        schedulers: 0,
+      }),
     ).rejects.toThrow(/exited during start[\s\S]*address already in use/);
+  });
+});
+
+describe('startServiceProcess', () => {
+  const dirs: string[] = [];
+  const running: RunningService[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.stop()));
+    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  });
+  /** A stand-in service: a script that runs `body`, in a fresh folder with its log file. */
+  const fake = async (body: string) => {
+    const dir = await mkdtemp(join(tmpdir(), 'threadline-service-'));
+    dirs.push(dir);
+    const main = join(dir, 'main.mjs');
+    await writeFile(main, body);
+    return {
+      service: { kind: 'thing', main, idVariable: 'THREADLINE_THING_ID', label: 'Thing' },
+      logFile: join(dir, 'thing-1.log'),
+    };
+  };
+
+  it('given a service that logs "<kind> started", when started, then it resolves, logs to its file, and stops on SIGTERM', async () => {
+    const { service, logFile } = await fake(`
+      process.on('SIGTERM', () => { console.log('bye'); process.exit(0); });
+      console.log('booting');
+      console.log(JSON.stringify({ msg: 'thing started', id: process.env.THREADLINE_THING_ID }));
+      setInterval(() => {}, 1000);
+    `);
+    const thing = await startServiceProcess(
+      service,
+      'thing-1',
+      { ...process.env, THREADLINE_THING_ID: 'a' },
+      logFile,
+    );
+    running.push(thing);
+    expect(thing.child.exitCode).toBeNull();
+    await thing.stop();
+    expect([thing.child.exitCode, thing.child.signalCode]).toEqual([0, null]);
+    const log = await readFile(logFile, 'utf8');
+    expect(log).toContain('booting');
+    expect(log).toContain('{"msg":"thing started","id":"a"}');
+    expect(log).toContain('bye');
+  });
+
+  it('given a service that exits during start, when started, then it rejects with its output', async () => {
+    const { service, logFile } = await fake(`console.error('invalid thing settings'); process.exit(2);`);
+    await expect(startServiceProcess(service, 'thing-1', process.env, logFile)).rejects.toThrow(
+      /thing-1 exited during start \(code 2\):\ninvalid thing settings/,
+    );
+  });
+
+  it('given a service that never reports itself started, when the time is up, then it is stopped and rejects', async () => {
+    const { service, logFile } = await fake(`
+      console.log(JSON.stringify({ msg: 'other started' }));
+      setInterval(() => {}, 1000);
+    `);
+    await expect(startServiceProcess(service, 'thing-1', process.env, logFile, 500)).rejects.toThrow(
+      /thing-1 did not start within 500 ms/,
+    );
+  });
+
+  it('given a service that is not built, when started, then it says so', async () => {
+    const { service, logFile } = await fake('');
+    await expect(
+      startServiceProcess({ ...service, main: `${service.main}.missing` }, 'thing-1', process.env, logFile),
+    ).rejects.toThrow(/does not exist; build it first/);
   });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +15,15 @@ export interface LocalStackOptions {
   readonly httpPort: number;
   readonly host?: string;
   /**
-   * How many session worker processes to run (default 1). They need the built worker
-   * (`services/worker/dist`); `npm start` builds it. 0 runs the event-log server alone.
+   * How many session worker processes to run (default 1). The services need their builds
+   * (`services/<name>/dist`); `npm start` builds them. 0 workers, projectors and schedulers run the
+   * event-log server alone.
    */
   readonly workers?: number;
+  /** How many projector replicas to run (default 1; one projects, the others stand by). */
+  readonly projectors?: number;
+  /** How many scheduler replicas to run (default 1; one leads, the others stand by). */
+  readonly schedulers?: number;
   /** Extra environment for the services (e.g. `THREADLINE_CONFIG`). */
   readonly serviceEnv?: Record<string, string>;
 }
@@ -29,18 +34,58 @@ export interface LocalStack {
   readonly logDir: string;
   /** Pids of the running worker processes. */
   readonly workerPids: readonly number[];
+  /** Pids of the running projector processes. */
+  readonly projectorPids: readonly number[];
+  /** Pids of the running scheduler processes. */
+  readonly schedulerPids: readonly number[];
   /** What runs, one line each, for the banner. */
   describe(): string[];
   stop(): Promise<void>;
 }
 
-/** The worker's entry point, from this file's place in the repository (src/ or dist/ alike). */
-const WORKER_MAIN = fileURLToPath(new URL('../../../services/worker/dist/main.js', import.meta.url));
-const WORKER_READY = /"msg":"worker started"/;
-const WORKER_START_TIMEOUT_MS = 30_000;
-const WORKER_STOP_TIMEOUT_MS = 15_000;
+/** A service of the stack: where its entry point is, its id variable, and how the banner names it. */
+export interface ServiceKind {
+  /** `worker`, `projector`, …: instance names are `<kind>-<n>`; ready when it logs `"<kind> started"`. */
+  readonly kind: string;
+  /** Its built entry point (`services/<name>/dist/main.js`). */
+  readonly main: string;
+  /** The variable that holds its instance id. */
+  readonly idVariable: string;
+  /** How the banner names it (`Session worker`). */
+  readonly label: string;
+}
 
-interface RunningService {
+/** A service's entry point, from this file's place in the repository (src/ or dist/ alike). */
+const serviceMain = (folder: string) =>
+  fileURLToPath(new URL(`../../../services/${folder}/dist/main.js`, import.meta.url));
+
+export const SERVICES = {
+  worker: {
+    kind: 'worker',
+    main: serviceMain('worker'),
+    idVariable: 'THREADLINE_WORKER_ID',
+    label: 'Session worker',
+  },
+  projector: {
+    kind: 'projector',
+    main: serviceMain('projector'),
+    idVariable: 'THREADLINE_PROJECTOR_ID',
+    label: 'Projector',
+  },
+  scheduler: {
+    kind: 'scheduler',
+    main: serviceMain('scheduler'),
+    idVariable: 'THREADLINE_SCHEDULER_ID',
+    label: 'Scheduler',
+  },
+} as const satisfies Record<string, ServiceKind>;
+
+const SERVICE_START_TIMEOUT_MS = 30_000;
+const SERVICE_STOP_TIMEOUT_MS = 15_000;
+
+export interface RunningService {
+  readonly service: ServiceKind;
+  /** `<kind>-<n>`. */
   readonly name: string;
   readonly child: ChildProcess;
   readonly logFile: string;
@@ -53,39 +98,57 @@ function exitOf(child: ChildProcess): Promise<void> {
     : new Promise((done) => child.once('exit', () => done()));
 }
 
-/** Starts one worker process, its output appended to `logFile`; resolves once it reports itself started. */
-async function startWorker(name: string, env: NodeJS.ProcessEnv, logFile: string): Promise<RunningService> {
-  const child = spawn(process.execPath, [WORKER_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts one process of `service` (its `main` under this Node), its output appended to `logFile`; resolves
+ * once it logs `{"msg":"<kind> started",…}`. Rejects — the process stopped — if it exits first or does not
+ * get there within `startTimeoutMs`. `stop()` sends SIGTERM, and SIGKILL after 15 s.
+ */
+export async function startServiceProcess(
+  service: ServiceKind,
+  name: string,
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  startTimeoutMs = SERVICE_START_TIMEOUT_MS,
+): Promise<RunningService> {
+  const readyLine = `"msg":${JSON.stringify(`${service.kind} started`)}`;
+  if (!existsSync(service.main))
+    throw new Error(`${name}: ${service.main} does not exist; build it first (npm start does)`);
+  const child = spawn(process.execPath, [service.main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile, { flags: 'a' });
   let seen = '';
   const ready = new Promise<void>((ok, fail) => {
     const timer = setTimeout(
-      () => fail(new Error(`${name} did not start within ${WORKER_START_TIMEOUT_MS} ms; see ${logFile}`)),
-      WORKER_START_TIMEOUT_MS,
+      () => fail(new Error(`${name} did not start within ${startTimeoutMs} ms; see ${logFile}`)),
+      startTimeoutMs,
     );
     const onData = (chunk: Buffer) => {
       log.write(chunk);
       if (seen.length < 65_536) seen += chunk.toString('utf8');
-      if (WORKER_READY.test(seen)) {
+      if (seen.includes(readyLine)) {
         clearTimeout(timer);
         ok();
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      fail(new Error(`${name} could not be started: ${error.message}`));
+    });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       fail(new Error(`${name} exited during start (${signal ?? `code ${code}`}):\n${seen.trim()}`));
     });
   });
-  const service: RunningService = {
+  const running: RunningService = {
+    service,
     name,
     child,
     logFile,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), WORKER_STOP_TIMEOUT_MS);
+        const killer = setTimeout(() => child.kill('SIGKILL'), SERVICE_STOP_TIMEOUT_MS);
         await exitOf(child);
         clearTimeout(killer);
       }
@@ -95,16 +158,17 @@ async function startWorker(name: string, env: NodeJS.ProcessEnv, logFile: string
   try {
     await ready;
   } catch (error) {
-    await service.stop();
+    await running.stop();
     throw error;
   }
-  return service;
+  return running;
 }
 
 /**
  * Starts the whole system locally: the embedded nats-server (JetStream, file storage under
- * `<dataDir>/nats`) and Threadline's services as processes (so far: the session worker). Checks the
- * server version through the same connection path every component uses before starting the services.
+ * `<dataDir>/nats`) and Threadline's services as processes — the session workers, the projector and the
+ * scheduler. Checks the server version through the same connection path every component uses before
+ * starting the services.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir);
@@ -126,35 +190,46 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const nc = await connectToNats({ servers: nats.url, name: 'threadline-devstack' });
     await nc.close();
-    const workers = options.workers ?? 1;
-    for (let i = 1; i <= workers; i++) {
-      const name = `worker-${i}`;
-      services.push(
-        await startWorker(
-          name,
-          {
-            ...process.env,
-            ...options.serviceEnv,
-            THREADLINE_NATS_URL: nats.url,
-            THREADLINE_WORKER_ID: `local-${name}`,
-          },
-          join(logDir, `${name}.log`),
-        ),
-      );
+    const counts: [ServiceKind, number][] = [
+      [SERVICES.worker, options.workers ?? 1],
+      [SERVICES.projector, options.projectors ?? 1],
+      [SERVICES.scheduler, options.schedulers ?? 1],
+    ];
+    for (const [service, count] of counts) {
+      for (let i = 1; i <= count; i++) {
+        const name = `${service.kind}-${i}`;
+        services.push(
+          await startServiceProcess(
+            service,
+            name,
+            {
+              ...process.env,
+              ...options.serviceEnv,
+              THREADLINE_NATS_URL: nats.url,
+              [service.idVariable]: `local-${name}`,
+            },
+            join(logDir, `${name}.log`),
+          ),
+        );
+      }
     }
   } catch (error) {
     await stop();
     throw error;
   }
+  const pidsOf = (service: ServiceKind) =>
+    services.filter((s) => s.service === service).map((s) => s.child.pid as number);
   return {
     nats,
     dataDir,
     logDir,
-    workerPids: services.map((s) => s.child.pid as number),
+    workerPids: pidsOf(SERVICES.worker),
+    projectorPids: pidsOf(SERVICES.projector),
+    schedulerPids: pidsOf(SERVICES.scheduler),
     describe: () => [
       `NATS           ${nats.url}  (nats-server ${nats.version}, JetStream on)`,
       `Monitoring     ${nats.monitorUrl}/  (varz, jsz, healthz)`,
-      ...services.map((s) => `Session worker ${s.name} (pid ${s.child.pid}), log ${s.logFile}`),
+      ...services.map((s) => `${s.service.label} ${s.name} (pid ${s.child.pid}), log ${s.logFile}`),
       `JetStream data ${nats.storeDir}`,
       `Logs           ${logDir}`,
     ],

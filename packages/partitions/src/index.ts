@@ -1,4 +1,9 @@
-export { type Leadership, type LeadershipOptions, startLeadership } from './leadership.js';
+export {
+  defaultHeartbeatMs,
+  type Leadership,
+  type LeadershipOptions,
+  startLeadership,
+} from './leadership.js';
 export {
   LEASE_BUCKET,
   type LeaseRecord,

@@ -18,6 +18,7 @@ export interface LeadershipOptions<T extends { stop(): Promise<void> }> {
   readonly replicas?: number;
   /** The lease's and the registry's TTL: how long a dead leader keeps the others waiting. Default 10 000 ms. */
   readonly leaseTtlMs?: number;
+  /** The registry heartbeat; it must stay below the TTL. Default: a third of the TTL, at most 2 000 ms. */
   readonly heartbeatMs?: number;
   readonly clock?: Clock;
   /** Starts the leader's work once the lease is held; its `stop` is awaited before the lease is given up. */
@@ -48,7 +49,11 @@ export async function startLeadership<T extends { stop(): Promise<void> }>(
     ...(options.leaseTtlMs === undefined
       ? {}
       : { leaseTtlMs: options.leaseTtlMs, registryTtlMs: options.leaseTtlMs }),
-    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...(options.heartbeatMs !== undefined
+      ? { heartbeatMs: options.heartbeatMs }
+      : options.leaseTtlMs !== undefined
+        ? { heartbeatMs: defaultHeartbeatMs(options.leaseTtlMs) }
+        : {}),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     onAcquire: async () => {
       starting = (async () => {
@@ -67,4 +72,12 @@ export async function startLeadership<T extends { stop(): Promise<void> }>(
     ...(options.onError === undefined ? {} : { onError: options.onError }),
   });
   return { current: () => work, stop: () => ownership.stop() };
+}
+
+/**
+ * The registry heartbeat for a lease TTL: a third of it, never more than the registry's default (2 s),
+ * so that a short TTL (tests, fast failover) does not meet a heartbeat as long as itself.
+ */
+export function defaultHeartbeatMs(leaseTtlMs: number): number {
+  return Math.max(1, Math.min(2_000, Math.floor(leaseTtlMs / 3)));
 }

@@ -1,2 +1,2 @@
-export { runWorker } from './run.js';
+export { type LogLine, type RunningWorker, runWorker } from './run.js';
 export { readSettings, SETTINGS_DEFAULTS, SettingsError, type WorkerSettings } from './settings.js';

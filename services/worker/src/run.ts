@@ -1,53 +1,36 @@
 /**
  * Composition root of the worker process: settings → config → NATS connection → clock → session worker.
- * Logs are JSON lines on stdout (one object per event) until the observability issue brings pino.
+ * Logs are JSON lines on stdout (one object per event).
  */
-import { readFile } from 'node:fs/promises';
-import { type Clock, chooseClock, followSharedClock } from '@threadline/clock';
-import { connectToNats } from '@threadline/nats';
-import { parseConfig, parseConfigText, type ThreadlineConfig } from '@threadline/session-core';
+import { connectService, jsonLog, type Log, loadConfig, serviceClock } from '@threadline/service-runtime';
 import { type SessionWorker, startSessionWorker } from '@threadline/session-worker';
 import type { WorkerSettings } from './settings.js';
+
+export type { LogLine } from '@threadline/service-runtime';
 
 export interface RunningWorker {
   readonly worker: SessionWorker;
   stop(): Promise<void>;
 }
 
-export type LogLine = Record<string, unknown> & { msg: string };
-
-async function loadConfig(path: string | undefined): Promise<ThreadlineConfig> {
-  if (path === undefined) return parseConfig({}).config;
-  return parseConfigText(await readFile(path, 'utf8'), path).config;
-}
-
-export async function runWorker(
-  settings: WorkerSettings,
-  log: (line: LogLine) => void = (line) => console.log(JSON.stringify(line)),
-): Promise<RunningWorker> {
+export async function runWorker(settings: WorkerSettings, log: Log = jsonLog): Promise<RunningWorker> {
   const config = await loadConfig(settings.configPath);
   if (settings.killAfterAppend !== undefined && config.production)
     throw new Error('THREADLINE_FAULT is a test hook and is refused by a production config');
-  const nc = await connectToNats({
-    servers: settings.natsUrl,
-    name: `threadline-worker-${settings.workerId}`,
+  const nc = await connectService({
+    natsUrl: settings.natsUrl,
+    service: 'worker',
+    instanceId: settings.workerId,
   });
-  let stopClock: (() => Promise<void>) | undefined;
-  let clock: Clock;
-  if (config.clock.mode === 'test' && !config.production) {
-    const shared = await followSharedClock(nc, { start: Date.now() });
-    clock = shared.clock;
-    stopClock = shared.stop;
-  } else {
-    clock = chooseClock(config, () => {
-      throw new Error('unreachable: the test clock is chosen above');
-    });
-  }
+  const time = await serviceClock(nc, config).catch(async (error: unknown) => {
+    await nc.close();
+    throw error;
+  });
   let appends = 0;
   const worker = await startSessionWorker({
     nc,
     config,
-    clock,
+    clock: time.clock,
     workerId: settings.workerId,
     partitions: settings.partitions,
     replicas: settings.replicas,
@@ -66,13 +49,17 @@ export async function runWorker(
           },
         }),
     onEvent: (event) => log({ msg: event.type, ...event }),
+  }).catch(async (error: unknown) => {
+    await time.stop();
+    await nc.close();
+    throw error;
   });
   log({ msg: 'worker started', workerId: settings.workerId, partitions: settings.partitions });
   return {
     worker,
     async stop() {
       await worker.stop();
-      await stopClock?.();
+      await time.stop();
       await nc.drain();
       log({ msg: 'worker stopped', workerId: settings.workerId });
     },

@@ -1,0 +1,38 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type Clock, chooseClock, followSharedClock } from '@threadline/clock';
+import { connectToNats } from '@threadline/nats';
+import type { ThreadlineConfig } from '@threadline/session-core';
+
+/** Connects to NATS (version floor enforced) as `threadline-<service>-<instanceId>`. */
+export function connectService(options: {
+  natsUrl: string;
+  service: string;
+  instanceId: string;
+}): Promise<NatsConnection> {
+  return connectToNats({
+    servers: options.natsUrl,
+    name: `threadline-${options.service}-${options.instanceId}`,
+  });
+}
+
+export interface ServiceClock {
+  readonly clock: Clock;
+  /** Ends the shared clock's watch (nothing to do for the system clock). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The clock the config asks for: the system clock, or — `clock.mode: 'test'` outside production — the
+ * shared test clock in NATS, which every process of a test run follows and the test drives
+ * (`driveSharedClock`). A production config never gets the test clock (`chooseClock` refuses it too).
+ */
+export async function serviceClock(nc: NatsConnection, config: ThreadlineConfig): Promise<ServiceClock> {
+  if (config.clock.mode === 'test' && !config.production) {
+    const shared = await followSharedClock(nc, { start: Date.now() });
+    return { clock: shared.clock, stop: shared.stop };
+  }
+  const clock = chooseClock(config, () => {
+    throw new Error('unreachable: the test clock is chosen above');
+  });
+  return { clock, stop: async () => {} };
+}

@@ -1,0 +1,109 @@
+/**
+ * Settings from the environment, shared by every service process. Every problem names the variable and
+ * what is wrong with it, and all problems are reported at once ({@link SettingsError}), so an operator
+ * fixes a bad environment in one round.
+ */
+import { hostname } from 'node:os';
+
+export type Environment = Record<string, string | undefined>;
+
+/** What every service reads: where NATS is, the config file, its own id, and the partition layout. */
+export interface CommonSettings {
+  natsUrl: string;
+  /** Path of the Threadline config file (JSON5); absent = the defaults. */
+  configPath?: string;
+  /** This process's id among the running instances of its service (`<host>-<pid>` by default). */
+  instanceId: string;
+  partitions: number;
+  replicas: number;
+  leaseTtlMs: number;
+}
+
+export const COMMON_DEFAULTS = {
+  natsUrl: 'nats://127.0.0.1:4222',
+  partitions: 16,
+  replicas: 1,
+  leaseTtlMs: 10_000,
+} as const;
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+  constructor(
+    readonly problems: string[],
+    /** Whose settings, for the message (`worker`, `projector`, …). */
+    readonly service = 'service',
+  ) {
+    super(`invalid ${service} settings:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Reads variables one by one and collects what is wrong instead of throwing at the first problem; call
+ * {@link SettingsReader.done} once everything is read.
+ */
+export class SettingsReader {
+  readonly problems: string[] = [];
+
+  constructor(readonly env: Environment) {}
+
+  /** The variable's value; unset and empty are the same: absent. */
+  string(name: string): string | undefined {
+    const raw = this.env[name];
+    return raw === undefined || raw === '' ? undefined : raw;
+  }
+
+  /** An integer from `min` to `max`; `fallback` when absent, and also (with a problem noted) when invalid. */
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problem(`${name}=${JSON.stringify(raw)}: must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  problem(text: string): void {
+    this.problems.push(text);
+  }
+
+  /** Throws one {@link SettingsError} listing every problem noted, if any. */
+  done(service?: string): void {
+    if (this.problems.length) throw new SettingsError([...this.problems], service);
+  }
+}
+
+/** An instance id is a KV key (registries, leases): letters, digits, `-`, `_`, `=`, and inner dots. */
+const INSTANCE_ID = /^[A-Za-z0-9_=-]([A-Za-z0-9_=.-]{0,126}[A-Za-z0-9_=-])?$/;
+
+export interface CommonSettingsOptions {
+  /** The variable holding this service's instance id, e.g. `THREADLINE_WORKER_ID`. */
+  idVariable: string;
+  /** For the default id `<host>-<pid>`. */
+  pid?: number;
+  host?: string;
+}
+
+/**
+ * The variables every service shares: `THREADLINE_NATS_URL`, `THREADLINE_CONFIG`, `THREADLINE_PARTITIONS`,
+ * `THREADLINE_REPLICAS`, `THREADLINE_LEASE_TTL_MS` and the service's own id variable. Problems go to
+ * `reader`; the caller reads its own variables next and then calls `reader.done()`.
+ */
+export function readCommonSettings(reader: SettingsReader, options: CommonSettingsOptions): CommonSettings {
+  const settings: CommonSettings = {
+    natsUrl: reader.string('THREADLINE_NATS_URL') ?? COMMON_DEFAULTS.natsUrl,
+    instanceId:
+      reader.string(options.idVariable) ?? `${options.host ?? hostname()}-${options.pid ?? process.pid}`,
+    partitions: reader.int('THREADLINE_PARTITIONS', COMMON_DEFAULTS.partitions, 1, 1024),
+    replicas: reader.int('THREADLINE_REPLICAS', COMMON_DEFAULTS.replicas, 1, 5),
+    leaseTtlMs: reader.int('THREADLINE_LEASE_TTL_MS', COMMON_DEFAULTS.leaseTtlMs, 500, 600_000),
+  };
+  const configPath = reader.string('THREADLINE_CONFIG');
+  if (configPath !== undefined) settings.configPath = configPath;
+  if (!INSTANCE_ID.test(settings.instanceId))
+    reader.problem(
+      `${options.idVariable}=${JSON.stringify(settings.instanceId)}: 1-128 letters, digits, '-', '_', '=' or inner '.'`,
+    );
+  return settings;
+}

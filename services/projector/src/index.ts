@@ -1,0 +1,2 @@
+export { type RunningProjector, runProjector, STATUS_INTERVAL_MS } from './run.js';
+export { type ProjectorSettings, readSettings, SETTINGS_DEFAULTS, SettingsError } from './settings.js';

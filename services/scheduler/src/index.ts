@@ -1,0 +1,2 @@
+export { type RunningScheduler, runScheduler, STATUS_INTERVAL_MS } from './run.js';
+export { readSettings, type SchedulerSettings, SETTINGS_DEFAULTS, SettingsError } from './settings.js';
