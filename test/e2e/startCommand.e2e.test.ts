@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +9,13 @@ import { NatsSessionLog } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
 import { Subjects } from '@threadline/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capture, groupAlive, pidAlive, repoRoot, waitUntil } from '../support/processes.js';
+import {
+  capture,
+  expectCtrlCStopsEverything,
+  groupAlive,
+  repoRoot,
+  waitUntil,
+} from '../support/processes.js';
 
 // The README's start command, run as a user would: in its own process group (a terminal's foreground
 // job), then Ctrl-C, which a terminal delivers as SIGINT to the whole group.
@@ -106,18 +111,7 @@ describe('the start command (npm start)', () => {
       const health = await fetch(`${monitor}/healthz?js-enabled-only=true`);
       expect(health.status).toBe(200);
 
-      const serverPids = execFileSync('ps', ['-o', 'pid=,comm=', '-g', String(pgid)], { encoding: 'utf8' })
-        .split('\n')
-        .filter((line) => line.includes('nats-server'))
-        .map((line) => Number(line.trim().split(/\s+/)[0]));
-      expect(serverPids).toHaveLength(1);
-
-      process.kill(-pgid, 'SIGINT');
-      const exit = await run.exit;
-      expect(run.output()).toMatch(/stopped\./);
-      expect(exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
-      expect(await waitUntil(() => !groupAlive(pgid), 10_000)).toBe(true);
-      expect(pidAlive(serverPids[0] as number)).toBe(false);
+      await expectCtrlCStopsEverything(run, pgid);
       expect(existsSync(join(dataDir, 'nats', 'jetstream'))).toBe(true); // data stays in the project folder
     } finally {
       if (groupAlive(pgid)) process.kill(-pgid, 'SIGKILL');

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,13 @@ import { NatsSessionLog } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
 import { Subjects } from '@threadline/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capture, groupAlive, pidAlive, repoRoot, waitUntil } from '../support/processes.js';
+import {
+  capture,
+  expectCtrlCStopsEverything,
+  groupAlive,
+  repoRoot,
+  waitUntil,
+} from '../support/processes.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -122,18 +127,7 @@ describe('an idle session expires by its timer (npm start, shared test clock)', 
       expect(schedulerLog).toMatch(/"msg":"scheduler started"/);
       await nc.close();
 
-      const serverPids = execFileSync('ps', ['-o', 'pid=,comm=', '-g', String(pgid)], { encoding: 'utf8' })
-        .split('\n')
-        .filter((line) => line.includes('nats-server'))
-        .map((line) => Number(line.trim().split(/\s+/)[0]));
-      expect(serverPids).toHaveLength(1);
-
-      process.kill(-pgid, 'SIGINT');
-      const exit = await run.exit;
-      expect(run.output()).toMatch(/stopped\./);
-      expect(exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
-      expect(await waitUntil(() => !groupAlive(pgid), 10_000)).toBe(true);
-      expect(pidAlive(serverPids[0] as number)).toBe(false);
+      await expectCtrlCStopsEverything(run, pgid);
     } finally {
       if (groupAlive(pgid)) process.kill(-pgid, 'SIGKILL');
     }

@@ -1,6 +1,7 @@
-import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -96,4 +97,27 @@ export async function waitUntil(
     await new Promise((r) => setTimeout(r, 50));
   }
   return predicate();
+}
+
+/** The pids of the nats-server processes in process group `pgid`. */
+export function natsServerPidsIn(pgid: number): number[] {
+  return execFileSync('ps', ['-o', 'pid=,comm=', '-g', String(pgid)], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('nats-server'))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+/**
+ * Ctrl-C, as a terminal delivers it, to `npm start` running as the foreground job `pgid`: it says it
+ * stopped, exits, and leaves no process behind — its one nats-server included.
+ */
+export async function expectCtrlCStopsEverything(run: Captured, pgid: number): Promise<void> {
+  const serverPids = natsServerPidsIn(pgid);
+  expect(serverPids).toHaveLength(1);
+  process.kill(-pgid, 'SIGINT');
+  const exit = await run.exit;
+  expect(run.output()).toMatch(/stopped\./);
+  expect(exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
+  expect(await waitUntil(() => !groupAlive(pgid), 10_000)).toBe(true);
+  expect(pidAlive(serverPids[0] as number)).toBe(false);
 }

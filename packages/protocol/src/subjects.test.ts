@@ -95,13 +95,20 @@ describe('subjects', () => {
     expect(matches(wildcard, subject)).toBe(false);
   });
 
-  it('names the five streams', () => {
+  it('names the six streams', () => {
     expect(StreamNames).toEqual({
       inbound: 'THREADLINE_INBOUND',
       keyed: 'THREADLINE_KEYED',
       sessions: 'THREADLINE_SESSIONS',
       deadLetters: 'THREADLINE_DEAD_LETTERS',
       deliveries: 'THREADLINE_DELIVERIES',
+      ticks: 'THREADLINE_TICKS',
     });
+  });
+
+  it('puts a tick on tl.tick.v1.<zone>.<hour>, the zone encoded as one token', () => {
+    expect(Subjects.tick('America/New_York', 4)).toBe('tl.tick.v1.America%2FNew_York.4');
+    expect(Subjects.tick('Etc/GMT+5', 23)).toBe('tl.tick.v1.Etc%2FGMT+5.23');
+    expect(Subjects.tickAll).toBe('tl.tick.v1.*.*');
   });
 });
