@@ -93,7 +93,8 @@ export interface TranscriptView {
 
 /** What folding a record found wrong with the log (the fold goes on either way). */
 export interface FoldProblem {
-  kind: 'divergence' | 'chain-break';
+  /** `unreadable`: a message on a session subject that is not a record this build can fold (skipped). */
+  kind: 'divergence' | 'chain-break' | 'unreadable';
   sessionKey: string;
   seq: number;
   detail: string;

@@ -21,7 +21,7 @@ import {
 } from '@threadline/session-worker';
 import { until as untilWithin } from '@threadline/session-worker/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ProjectedKey, TranscriptView } from './projection.js';
+import type { FoldProblem, ProjectedKey, TranscriptView } from './projection.js';
 import {
   LIVE_PROJECTION,
   openProjectionBuckets,
@@ -448,6 +448,24 @@ describe('projector (real nats-server, real worker)', () => {
     await projector.waitFor(head);
     expect(projector.status()).toMatchObject({ divergences: 0, chainBreaks: 0 });
     await expectProjectionOfRecords(LIVE_PROJECTION, [keyOf('telegram', 'ev-a'), keyOf('telegram', 'ev-b')]);
+  });
+
+  it('given messages on session subjects that are not records, when projected, then each is reported unreadable and skipped, and the rest is projected', async () => {
+    await startWorker();
+    await send('telegram', 'odd', 1);
+    const js = jetstream(nc);
+    // A foreign publish without the record headers (on a key no worker writes: security keeps publishers
+    // off session subjects; this is what tampering with the stream itself would look like).
+    await js.publish(Subjects.session(keyOf('telegram', 'ghost')), 'not a record');
+    await send('telegram', 'odd', 2);
+    await send('telegram', 'even', 1);
+    const problems: FoldProblem[] = [];
+    const head = await sessionStreamHead(nc);
+    const projector = await project({ onProblem: (p) => problems.push(p) });
+    await projector.waitFor(head);
+    expect(problems.map((p) => p.kind)).toContain('unreadable');
+    expect(projector.status().unreadable).toBe(1);
+    await expectProjectionOfRecords(LIVE_PROJECTION, [keyOf('telegram', 'odd'), keyOf('telegram', 'even')]);
   });
 
   it('given untilSeq, when rebuilt, then only records up to it are folded; and a bucket holding entries is refused', async () => {

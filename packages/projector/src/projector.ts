@@ -14,6 +14,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   type CheckpointStore,
+  CorruptRecordError,
   decodeStoredRecord,
   inWindows,
   KvCheckpointStore,
@@ -86,6 +87,8 @@ export interface ProjectorStatus {
   skipped: number;
   divergences: number;
   chainBreaks: number;
+  /** Messages on session subjects that were not foldable records (skipped). */
+  unreadable: number;
   cachedKeys: number;
 }
 
@@ -137,11 +140,18 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
   const cache = new Map<string, Held>();
   /** Folds not written yet, by session key. */
   let dirty = new Map<string, { key?: ProjectedKey; transcript?: TranscriptView }>();
-  const counts = { applied: 0, skipped: 0, divergences: 0, chainBreaks: 0 };
+  const counts = { applied: 0, skipped: 0, divergences: 0, chainBreaks: 0, unreadable: 0 };
   const budget =
     options.transcriptBudgetBytes === undefined
       ? {}
       : { transcriptBudgetBytes: options.transcriptBudgetBytes };
+
+  const report = (problem: FoldProblem) => {
+    if (problem.kind === 'divergence') counts.divergences += 1;
+    else if (problem.kind === 'chain-break') counts.chainBreaks += 1;
+    else counts.unreadable += 1;
+    options.onProblem?.(problem);
+  };
 
   const load = async (sessionKey: string): Promise<Held> => {
     const cached = cache.get(sessionKey);
@@ -176,8 +186,13 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
     let held: Held = { key: emptyProjectedKey(sessionKey), transcript: emptyTranscriptView(sessionKey) };
     for await (const record of log.read<TransitionRecordV1>(sessionKey)) {
       if (record.seq >= beforeSeq) break;
-      const folded = foldIntoProjection(held.key, held.transcript, record, budget);
-      held = { key: folded.key, transcript: folded.transcript };
+      try {
+        const folded = foldIntoProjection(held.key, held.transcript, record, budget);
+        held = { key: folded.key, transcript: folded.transcript };
+      } catch (error) {
+        if (error instanceof SnapshotVersionError) throw error;
+        // Unfoldable: reported when it was first read; skipped here as it was then.
+      }
     }
     return held;
   };
@@ -185,24 +200,32 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
   const fold = async (record: SessionRecord<TransitionRecordV1>): Promise<void> => {
     if (options.untilSeq !== undefined && record.seq > options.untilSeq) return;
     let held = await load(record.sessionKey);
-    let folded: ReturnType<typeof foldIntoProjection>;
-    try {
-      folded = foldIntoProjection(held.key, held.transcript, record, budget);
-    } catch (error) {
-      if (!(error instanceof SnapshotVersionError)) throw error;
+    // Folding is pure: what it throws is about the record (or the stored fold's machine version), never
+    // the connection — the reads around it (load, refold) throw theirs and are retried in place.
+    const attempt = (from: Held): ReturnType<typeof foldIntoProjection> | 'other-version' | Error => {
+      try {
+        return foldIntoProjection(from.key, from.transcript, record, budget);
+      } catch (error) {
+        if (error instanceof SnapshotVersionError) return 'other-version';
+        return error instanceof Error ? error : new Error(String(error));
+      }
+    };
+    let folded = attempt(held);
+    if (folded === 'other-version') {
       held = await refold(record.sessionKey, record.seq);
-      folded = foldIntoProjection(held.key, held.transcript, record, budget);
+      folded = attempt(held);
+    }
+    if (folded === 'other-version' || folded instanceof Error) {
+      // A body the machine cannot take (not a transition record): the key keeps its projection.
+      report({ kind: 'unreadable', sessionKey: record.sessionKey, seq: record.seq, detail: String(folded) });
+      return;
     }
     if (!folded.applied) {
       counts.skipped += 1;
       return;
     }
     counts.applied += 1;
-    for (const problem of folded.problems) {
-      if (problem.kind === 'divergence') counts.divergences += 1;
-      else counts.chainBreaks += 1;
-      options.onProblem?.(problem);
-    }
+    for (const problem of folded.problems) report(problem);
     const pendingWrite = dirty.get(record.sessionKey) ?? {};
     pendingWrite.key = folded.key;
     // The transcript view is written only when its turns changed.
@@ -237,7 +260,18 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
     checkpoints,
     checkpointKey: options.checkpointKey ?? PROJECTOR_CHECKPOINT,
     checkpointEvery: options.checkpointEvery ?? 500,
-    handle: (message) => fold(decodeStoredRecord<TransitionRecordV1>(message)),
+    handle: (message) => {
+      let record: SessionRecord<TransitionRecordV1>;
+      try {
+        record = decodeStoredRecord<TransitionRecordV1>(message);
+      } catch (error) {
+        // Not a record (tampering, a foreign publish): reported and skipped, so the store keeps up.
+        if (!(error instanceof CorruptRecordError)) throw error;
+        report({ kind: 'unreadable', sessionKey: error.sessionKey, seq: message.seq, detail: error.message });
+        return;
+      }
+      return fold(record);
+    },
     flush,
     ...(options.onError ? { onError: options.onError } : {}),
   });

@@ -32,10 +32,12 @@ import type { Clock } from '@threadline/clock';
 import {
   type CheckpointedReader,
   type CheckpointStore,
+  CorruptRecordError,
   decodeStoredRecord,
   inWindows,
   KvCheckpointStore,
   provisionStreams,
+  type SessionRecord,
   startCheckpointedReader,
   threadlineStreams,
 } from '@threadline/event-log';
@@ -247,7 +249,15 @@ class Leader {
       checkpointKey: SchedulerCheckpoints.index,
       checkpointEvery: 500,
       handle: (message) => {
-        const record = decodeStoredRecord<TransitionRecordV1>(message);
+        let record: SessionRecord<TransitionRecordV1>;
+        try {
+          record = decodeStoredRecord<TransitionRecordV1>(message);
+        } catch (error) {
+          // Not a record (tampering, a foreign publish): it arms nothing. Retrying it would stop every timer.
+          if (!(error instanceof CorruptRecordError)) throw error;
+          o.onError?.(error, `index: unreadable record at seq ${message.seq} skipped`);
+          return;
+        }
         for (const change of timerChangesOf(record.sessionKey, record.body)) leader.#batch.add(change);
       },
       flush: () => leader.#flush(),
