@@ -350,6 +350,31 @@ describe('daily boundaries', () => {
     expect(tick?.local).toMatch(/T04:00:00\.000-05:00$/);
   });
 
+  it('publishes every tick missed during downtime on restart, oldest first, none twice', async () => {
+    const { bed } = t;
+    const first = await t.scheduler('s-down-1');
+    await t.leading(first.scheduler);
+    const before = (await ticks(bed.nc)).length;
+    const from = bed.clock.now();
+    await first.scheduler.stop();
+    bed.clock.set(from + 3 * 24 * 60 * MIN + 1); // three boundaries pass with no scheduler
+    const second = await t.scheduler('s-down-2');
+    await t.leading(second.scheduler);
+    await until(async () => (await ticks(bed.nc)).length === before + 3, 20_000, 'three missed ticks');
+    const missed = (await ticks(bed.nc)).slice(before);
+    const expected = [1, 2, 3].reduce<number[]>(
+      (at, _) => [...at, dailyBoundaryAfter(at.at(-1) ?? from, 4, NY)],
+      [],
+    );
+    expect(missed.map((x) => x.at)).toEqual(expected);
+    // A third start (the same checkpoints) adds none.
+    await second.scheduler.stop();
+    const third = await t.scheduler('s-down-3');
+    await t.leading(third.scheduler);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await ticks(bed.nc)).toHaveLength(before + 3);
+  });
+
   it('ticks where the spec says on the New York spring-forward and fall-back days, and expires sessions there', async () => {
     const { bed } = t;
     // 2027: spring forward on 14 March (02:00 EST → 03:00 EDT), fall back on 7 November (01:00 twice).
