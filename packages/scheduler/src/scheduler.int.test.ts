@@ -362,10 +362,11 @@ describe('daily boundaries', () => {
     await t.leading(second.scheduler);
     await until(async () => (await ticks(bed.nc)).length === before + 3, 20_000, 'three missed ticks');
     const missed = (await ticks(bed.nc)).slice(before);
-    const expected = [1, 2, 3].reduce<number[]>(
-      (at, _) => [...at, dailyBoundaryAfter(at.at(-1) ?? from, 4, NY)],
-      [],
-    );
+    const expected: number[] = [];
+    for (let at = from; expected.length < 3; ) {
+      at = dailyBoundaryAfter(at, 4, NY);
+      expected.push(at);
+    }
     expect(missed.map((x) => x.at)).toEqual(expected);
     // A third start (the same checkpoints) adds none.
     await second.scheduler.stop();
