@@ -30,6 +30,7 @@ export {
 } from './natsSessionLog.js';
 export {
   compareStreamConfig,
+  ensureThreadlineStreams,
   ProvisioningError,
   type ProvisioningErrorCode,
   ProvisioningErrorCodes,

@@ -7,9 +7,11 @@ import {
   JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamManager,
+  jetstreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import type { ThreadlineStreamConfig } from './streams.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type ThreadlineStreamConfig, threadlineStreams } from './streams.js';
 
 export const ProvisioningErrorCodes = {
   Mismatch: 'STREAM_CONFIG_MISMATCH',
@@ -231,4 +233,22 @@ function describe(mismatches: readonly StreamMismatch[]): string {
       `  ${m.stream}.${m.field}: expected ${JSON.stringify(m.expected)}, actual ${JSON.stringify(m.actual)}`,
   );
   return `JetStream streams differ from Threadline's configuration (nothing was changed):\n${lines.join('\n')}`;
+}
+
+/**
+ * What every Threadline component runs at start: Threadline's streams for this deployment (replicas,
+ * partition count) created where missing and verified where present, refusing to start on a mismatch.
+ */
+export async function ensureThreadlineStreams(
+  nc: NatsConnection,
+  options: { replicas?: number; partitions?: number } = {},
+): Promise<ProvisionReport> {
+  return provisionStreams(
+    await jetstreamManager(nc),
+    threadlineStreams({
+      replicas: options.replicas ?? 1,
+      ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+    }),
+    { mode: 'create-or-verify', onMismatch: 'throw' },
+  );
 }

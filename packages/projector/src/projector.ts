@@ -9,20 +9,19 @@
  * gaps, no double counts. A bounded cache keeps recently used keys; a key not in it is read from the
  * bucket. The lag is the number of records after the last one handled (`status().pending`).
  */
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   type CheckpointStore,
   CorruptRecordError,
   decodeStoredRecord,
+  ensureThreadlineStreams,
   inWindows,
   KvCheckpointStore,
   NatsSessionLog,
-  provisionStreams,
   type SessionRecord,
   startCheckpointedReader,
-  threadlineStreams,
 } from '@threadline/event-log';
 import { startLeadership } from '@threadline/partitions';
 import { BucketNames, StreamNames } from '@threadline/protocol';
@@ -124,14 +123,10 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
   const { nc } = options;
   // The streams it reads and writes, created or verified exactly as the worker does.
   if (options.provision !== false)
-    await provisionStreams(
-      await jetstreamManager(nc),
-      threadlineStreams({
-        replicas: options.replicas ?? 1,
-        ...(options.partitions ? { partitions: options.partitions } : {}),
-      }),
-      { mode: 'create-or-verify', onMismatch: 'throw' },
-    );
+    await ensureThreadlineStreams(nc, {
+      ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+      ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+    });
   const kv = await openProjectionBuckets(nc, options.buckets ?? LIVE_PROJECTION, options.replicas);
   const checkpoints =
     options.checkpoints ?? (await KvCheckpointStore.open(nc, { replicas: options.replicas }));

@@ -34,12 +34,11 @@ import {
   type CheckpointStore,
   CorruptRecordError,
   decodeStoredRecord,
+  ensureThreadlineStreams,
   inWindows,
   KvCheckpointStore,
-  provisionStreams,
   type SessionRecord,
   startCheckpointedReader,
-  threadlineStreams,
 } from '@threadline/event-log';
 import { startLeadership } from '@threadline/partitions';
 import { BucketNames, type ControlEventV1, StreamNames, Subjects } from '@threadline/protocol';
@@ -130,14 +129,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const schedulerId = options.schedulerId ?? `${hostname()}-${process.pid}`;
   const replicas = options.replicas ?? 1;
   // The streams it reads and writes, created or verified exactly as the worker does.
-  await provisionStreams(
-    await jetstreamManager(nc),
-    threadlineStreams({
-      replicas: options.replicas ?? 1,
-      ...(options.partitions ? { partitions: options.partitions } : {}),
-    }),
-    { mode: 'create-or-verify', onMismatch: 'throw' },
-  );
+  await ensureThreadlineStreams(nc, {
+    replicas,
+    ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+  });
   const timers = await new Kvm(nc).create(TIMER_BUCKET, { history: 1, storage: 'file', replicas });
   const checkpoints = options.checkpoints ?? (await KvCheckpointStore.open(nc, { replicas }));
   const jsm = await jetstreamManager(nc);
@@ -196,7 +191,7 @@ class Leader {
   readonly #kvStream: string;
   readonly #kvSubjectPrefix: string;
   readonly #batch = new ChangeBatch();
-  /** Timers of loaded minutes not yet fired, by timer id. */
+  /** Timers of loaded minutes not yet fired, by firing id (timer ids are unique per key only). */
   readonly #held = new Map<string, Held>();
   #firedThrough: number;
   #loadedThrough: number;
@@ -334,16 +329,17 @@ class Leader {
       if (minute <= this.#loadedThrough) this.#hold({ entry, name });
       return;
     }
-    const held = this.#held.get(change.timerId);
+    const id = firingId(change.sessionKey, change.timerId);
+    const held = this.#held.get(id);
     const name = held?.name ?? entryName(minuteOf(change.dueAt as number), change.sessionKey, change.kind);
-    this.#held.delete(change.timerId);
+    this.#held.delete(id);
     // A stream purge of the one subject leaves no delete marker behind, so an emptied minute probes empty.
     await this.#o.jsm.streams.purge(this.#kvStream, { filter: `${this.#kvSubjectPrefix}${name}` });
     counts.dropped += 1;
   }
 
   #hold(held: Held): void {
-    this.#held.set(held.entry.timerId, held);
+    this.#held.set(firingId(held.entry.sessionKey, held.entry.timerId), held);
     if (held.entry.dueAt <= this.#o.clock.now() || held.entry.dueAt < this.#sleepingUntil) this.#wake.abort();
   }
 
@@ -430,7 +426,7 @@ class Leader {
         if (entry.dueAt <= now) {
           due.push(held);
           if (due.length >= (this.#o.fireWindow ?? 256) * 4) await this.#fire(due.splice(0));
-        } else this.#held.set(entry.timerId, held);
+        } else this.#held.set(firingId(entry.sessionKey, entry.timerId), held);
         if (last === 0) break;
       }
       if (last <= 0) break;
@@ -441,7 +437,7 @@ class Leader {
 
   async #fireDue(now: number): Promise<void> {
     const due = [...this.#held.values()].filter((h) => h.entry.dueAt <= now);
-    for (const held of due) this.#held.delete(held.entry.timerId);
+    for (const held of due) this.#held.delete(firingId(held.entry.sessionKey, held.entry.timerId));
     await this.#fire(due.sort((a, b) => a.entry.dueAt - b.entry.dueAt));
   }
 
@@ -471,7 +467,7 @@ class Leader {
       );
     } catch (error) {
       // Not all were published: hold the unpublished ones again (a repeat of a published one is dropped by id).
-      for (const held of due) this.#held.set(held.entry.timerId, held);
+      for (const held of due) this.#held.set(firingId(held.entry.sessionKey, held.entry.timerId), held);
       counts.dueBacklog = 0;
       throw error;
     }

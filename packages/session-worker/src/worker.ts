@@ -4,17 +4,16 @@
  * session actors. Losing or handing over a partition stops its readers first and then passivates its
  * keys, so the next owner starts from the log and the snapshots, never from this worker's memory.
  */
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '@threadline/clock';
 import { extractiveSummariser, openAiCompatibleSummariser, type Summariser } from '@threadline/compaction';
 import {
   type CheckpointStore,
+  ensureThreadlineStreams,
   KvCheckpointStore,
   NatsSessionLog,
-  provisionStreams,
   type SessionLog,
-  threadlineStreams,
 } from '@threadline/event-log';
 import { type PartitionOwnership, startPartitionOwnership } from '@threadline/partitions';
 import { deliverySubjectFor, type RejectionCode } from '@threadline/protocol';
@@ -97,11 +96,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
   const counter = tokenCounter(options.tokenizer);
   const countTokens = (text: string) => counter.count(text);
   const emit = options.onEvent ?? (() => {});
-  await provisionStreams(
-    await jetstreamManager(nc),
-    threadlineStreams({ replicas: options.replicas, partitions: options.partitions }),
-    { mode: 'create-or-verify', onMismatch: 'throw' },
-  );
+  await ensureThreadlineStreams(nc, { replicas: options.replicas, partitions: options.partitions });
   const log = options.log ?? new NatsSessionLog(nc);
   const snapshots = options.snapshots ?? (await KvSnapshotStore.open(nc, { replicas: options.replicas }));
   const checkpoints =
