@@ -1,0 +1,112 @@
+/**
+ * `threadline <command> [subcommand] [arguments] [--json] [--server <url>]`: finds the command by its
+ * words, parses its options strictly (an unknown option is a usage error, not ignored), runs it, and
+ * turns every failure into a message and an exit code (errors.ts).
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { Command } from './commands/command.js';
+import { CliContext, type CliIo, DEFAULT_NATS_URL } from './context.js';
+import { CliError, type ExitCode, ExitCodes } from './errors.js';
+
+const GLOBAL_OPTIONS = {
+  json: { type: 'boolean' },
+  server: { type: 'string', short: 's' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  commands: readonly Command[],
+): Promise<ExitCode> {
+  const command = findCommand(argv, commands);
+  const wantsJson = argv.includes('--json');
+  if (!command) {
+    const asked = argv
+      .filter((a) => !a.startsWith('-'))
+      .slice(0, 2)
+      .join(' ');
+    if (argv.length === 0 || argv.includes('--help') || argv.includes('-h') || asked === 'help') {
+      io.out(helpText(commands));
+      return ExitCodes.Ok;
+    }
+    return fail(
+      io,
+      wantsJson,
+      new CliError(
+        ExitCodes.Usage,
+        `unknown command: ${asked || argv.join(' ')}`,
+        'threadline --help lists the commands',
+      ),
+    );
+  }
+  let parsed: { positionals: string[]; values: Record<string, unknown> };
+  try {
+    parsed = parseArgs({
+      args: argv.slice(command.path.length) as string[],
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    }) as { positionals: string[]; values: Record<string, unknown> };
+  } catch (error) {
+    return fail(
+      io,
+      wantsJson,
+      new CliError(ExitCodes.Usage, (error as Error).message, `usage: ${usageOf(command)}`),
+    );
+  }
+  if (parsed.values.help) {
+    io.out(`usage: ${usageOf(command)}\n\n${command.summary}`);
+    return ExitCodes.Ok;
+  }
+  const json = parsed.values.json === true;
+  const server =
+    (parsed.values.server as string | undefined) ?? io.env.THREADLINE_NATS_URL ?? DEFAULT_NATS_URL;
+  const ctx = new CliContext(io, json, server);
+  try {
+    return await command.run(ctx, parsed);
+  } catch (error) {
+    return fail(io, json, error);
+  } finally {
+    await ctx.close();
+  }
+}
+
+function findCommand(argv: readonly string[], commands: readonly Command[]): Command | undefined {
+  // The longest path that prefixes the arguments: `sessions list` before `sessions`.
+  return [...commands]
+    .sort((a, b) => b.path.length - a.path.length)
+    .find((c) => c.path.every((word, i) => argv[i] === word));
+}
+
+function usageOf(command: Command): string {
+  return `threadline ${command.path.join(' ')}${command.usage ? ` ${command.usage}` : ''} [--json] [--server <url>]`;
+}
+
+export function helpText(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.path.join(' ').length));
+  return [
+    'usage: threadline <command> [arguments] [--json] [--server <url>]',
+    '',
+    'commands:',
+    ...commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
+    '',
+    `The server is --server, else THREADLINE_NATS_URL, else ${DEFAULT_NATS_URL}.`,
+    'Exit codes: 0 ok, 1 findings (differences, broken chains), 2 usage, 3 server unreachable, 4 not found, 5 failed.',
+  ].join('\n');
+}
+
+function fail(io: CliIo, json: boolean, error: unknown): ExitCode {
+  const cliError =
+    error instanceof CliError
+      ? error
+      : new CliError(ExitCodes.Failed, error instanceof Error ? error.message : String(error));
+  if (json)
+    io.out(
+      JSON.stringify({
+        error: { message: cliError.message, exitCode: cliError.exitCode, hint: cliError.hint },
+      }),
+    );
+  else io.err(`threadline: ${cliError.message}\n${cliError.hint ? `  ${cliError.hint}\n` : ''}`);
+  return cliError.exitCode;
+}

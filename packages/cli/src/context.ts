@@ -1,0 +1,97 @@
+/**
+ * What a subcommand runs with: its output (text or JSON), progress reporting, and the NATS connection,
+ * opened on first use with errors an operator can act on.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectToNats } from '@threadline/nats';
+import { CliError, ExitCodes } from './errors.js';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** True when stderr is a terminal: progress is drawn as a bar there, as plain lines otherwise. */
+  readonly isTTY: boolean;
+  readonly env: Record<string, string | undefined>;
+}
+
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+export interface Progress {
+  /** Reports `done` of `total` (total 0 or unknown: a count only). */
+  update(done: number, total?: number): void;
+  end(): void;
+}
+
+export class CliContext {
+  #nc: NatsConnection | undefined;
+
+  constructor(
+    readonly io: CliIo,
+    readonly json: boolean,
+    readonly server: string,
+  ) {}
+
+  /** Writes a result: `value` as one JSON document with --json, else the readable lines. */
+  result(value: unknown, lines: () => string[]): void {
+    if (this.json) this.io.out(JSON.stringify(value, null, 2));
+    else for (const line of lines()) this.io.out(line);
+  }
+
+  /** Writes one JSON line (JSONL output: replays) or one text line. */
+  line(text: string): void {
+    this.io.out(text);
+  }
+
+  /** A progress reporter on stderr: a bar on a terminal, a line every few seconds otherwise; silent with --json. */
+  progress(label: string): Progress {
+    const { io } = this;
+    let lastLine = 0;
+    let drawn = false;
+    return {
+      update: (done, total) => {
+        if (this.json) return;
+        const text = total ? `${label} ${bar(done / total)} ${done}/${total}` : `${label} ${done}`;
+        if (io.isTTY) {
+          io.err(`\r${text}`);
+          drawn = true;
+        } else if (Date.now() - lastLine >= 2_000) {
+          io.err(`${text}\n`);
+          lastLine = Date.now();
+        }
+      },
+      end: () => {
+        if (drawn) io.err('\n');
+      },
+    };
+  }
+
+  async connect(): Promise<NatsConnection> {
+    if (this.#nc) return this.#nc;
+    try {
+      this.#nc = await connectToNats({
+        servers: this.server,
+        name: 'threadline-cli',
+        maxReconnectAttempts: 0,
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CliError(
+        ExitCodes.Unreachable,
+        `cannot reach the NATS server at ${this.server}: ${reason}`,
+        'is Threadline running (npm start)? Point at another server with --server <url> or THREADLINE_NATS_URL.',
+        { cause: error },
+      );
+    }
+    return this.#nc;
+  }
+
+  async close(): Promise<void> {
+    await this.#nc?.close().catch(() => {});
+    this.#nc = undefined;
+  }
+}
+
+function bar(fraction: number, width = 24): string {
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)}%`;
+}
