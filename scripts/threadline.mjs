@@ -20,6 +20,7 @@ if (built !== 0) {
 }
 // Relative paths in the arguments (export and import folders) are the caller's: pnpm runs root scripts
 // from the root and says where it was called from in INIT_CWD.
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: a launcher pnpm runs, not a turbo task (no cache to invalidate)
 const cwd = process.env.INIT_CWD ?? process.cwd();
 process.exit(
   await run(process.execPath, [join(repoRoot, 'packages/cli/dist/main.js'), ...process.argv.slice(2)], {

@@ -12,6 +12,8 @@ export interface CliIo {
   /** True when stderr is a terminal: progress is drawn as a bar there, as plain lines otherwise. */
   readonly isTTY: boolean;
   readonly env: Record<string, string | undefined>;
+  /** The current time in epoch ms (ages, `--active`, event times). Default `Date.now`; tests inject one. */
+  readonly now?: () => number;
 }
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
@@ -30,6 +32,11 @@ export class CliContext {
     readonly json: boolean,
     readonly server: string,
   ) {}
+
+  /** The current time in epoch ms: the io's clock, else the system's. */
+  now(): number {
+    return this.io.now?.() ?? Date.now();
+  }
 
   /** Writes a result: `value` as one JSON document with --json, else the readable lines. */
   result(value: unknown, lines: () => string[]): void {

@@ -1,4 +1,11 @@
 export {
+  type AuditLogOptions,
+  type AuditProblem,
+  type AuditProblemKind,
+  type AuditReport,
+  auditLog,
+} from './auditLog.js';
+export {
   type CheckpointedReader,
   type CheckpointedReaderOptions,
   type ReadMessage,
@@ -41,6 +48,21 @@ export {
   type StreamProvisionResult,
 } from './provisionStreams.js';
 export { canonicalJson, GENESIS_HASH, type HashedFields, recordHash, sha256Hex } from './recordHash.js';
+export {
+  DEFAULT_CLOCK_SLACK_MS,
+  type ReplayAllOptions,
+  type ReplayBounds,
+  type ReplaySessionOptions,
+  type ReplayStoreOptions,
+  replayAll,
+  replaySession,
+} from './replay.js';
+export {
+  type ScanStart,
+  type ScanStreamOptions,
+  type StoredMessage,
+  scanStream,
+} from './scanStream.js';
 export {
   type AppendInput,
   type AppendResult,

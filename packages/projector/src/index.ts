@@ -1,4 +1,12 @@
 // @threadline/projector — the session store as a projection of the event log (see projector.ts).
+
+export {
+  auditProjection,
+  type ProjectionAuditOptions,
+  type ProjectionAuditReportV1,
+  type ProjectionAuditResult,
+  projectionAuditLines,
+} from './audit.js';
 export {
   DEFAULT_TRANSCRIPT_BUDGET_BYTES,
   emptyProjectedKey,

@@ -161,16 +161,18 @@ export async function readBucket<T>(nc: NatsConnection, bucket: string): Promise
   const consumer = await jetstream(nc).consumers.get(stream, {
     deliver_policy: DeliverPolicy.LastPerSubject,
   });
-  const messages = await consumer.consume({ max_messages: 1024 });
-  try {
-    for await (const m of messages) {
+  // Pages with a deadline each, never an open-ended wait: entries can expire (TTL buckets) or be purged
+  // between the count above and the read, and then no message would ever arrive.
+  for (;;) {
+    let last = -1;
+    for await (const m of await consumer.fetch({ max_messages: 1024, expires: 2_000 })) {
+      last = m.info.pending;
       const operation = m.headers?.get('KV-Operation');
       if (operation !== 'DEL' && operation !== 'PURGE' && m.subject.startsWith(prefix))
         values.set(m.subject.slice(prefix.length), m.json<T>());
-      if (m.info.pending === 0) break;
+      if (last === 0) break;
     }
-  } finally {
-    await messages.close();
+    if (last <= 0) break;
   }
   return values;
 }

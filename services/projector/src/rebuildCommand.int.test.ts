@@ -70,7 +70,7 @@ describe('threadline-projector rebuild', () => {
     expect(report.different).toEqual([
       expect.objectContaining({ sessionKey: value.sessionKey, part: 'entry' }),
     ]);
-    expect(report.rebuiltInto?.sessions).toMatch(/^threadline-sessions-rebuild-\d+$/);
+    expect(report.rebuiltInto?.sessions).toMatch(/^threadline-sessions-rebuild-\d+-[0-9a-f]{8}$/);
   });
 
   it('given no live projector, then it says the live projection is behind (exit 3)', async () => {

@@ -1,4 +1,17 @@
 import type { Command } from './command.js';
+import { deadLettersListCommand, deadLettersReplayCommand } from './deadLetters.js';
+import { rebuildCommand } from './rebuild.js';
+import { resetCommand } from './reset.js';
+import { sessionsListCommand, sessionsShowCommand } from './sessions.js';
+import { statusCommand } from './status.js';
 
 /** status, sessions, rebuild, reset, dead-letters. */
-export const opsCommands: Command[] = [];
+export const opsCommands: Command[] = [
+  statusCommand,
+  sessionsListCommand,
+  sessionsShowCommand,
+  rebuildCommand,
+  resetCommand,
+  deadLettersListCommand,
+  deadLettersReplayCommand,
+];
