@@ -6,6 +6,7 @@
  * as absent.
  */
 import type { StreamInfo } from '@nats-io/jetstream';
+import type { LeaseRecord, WorkerRecord } from '@threadline/partitions';
 import { PROJECTOR_CHECKPOINT, type ProjectedKey } from '@threadline/projector';
 import { BucketNames, StreamNames } from '@threadline/protocol';
 import { SchedulerCheckpoints } from '@threadline/scheduler';
@@ -16,21 +17,6 @@ import { formatAge, formatBytes, formatTime, manager, readBucketIfPresent, table
 
 const RECENT_SESSIONS = 5;
 const MINUTE_MS = 60_000;
-
-/** A registry entry of a worker, scheduler or projector replica (partition ownership's `WorkerRecord`). */
-interface ReplicaRecord {
-  workerId: string;
-  startedAt: number;
-  host: string;
-  pid: number;
-}
-
-/** A lease entry (partition ownership's `LeaseRecord`). */
-interface LeaseValue {
-  workerId: string;
-  partition: number;
-  claimedAt: number;
-}
 
 export interface StreamStatus {
   name: string;
@@ -144,7 +130,7 @@ function partitionCountOf(inbound: StreamInfo | undefined): number | null {
   return match ? Number(match[1]) : null;
 }
 
-const replicasOf = (registry: Map<string, ReplicaRecord> | undefined): ReplicaStatus[] =>
+const replicasOf = (registry: Map<string, WorkerRecord> | undefined): ReplicaStatus[] =>
   [...(registry?.values() ?? [])]
     .map((r) => ({ id: r.workerId, host: r.host, pid: r.pid, startedAt: r.startedAt }))
     .sort((a, b) => naturalCompare(a.id, b.id));
@@ -191,12 +177,12 @@ export async function collectStatus(ctx: CliContext): Promise<StatusV1> {
   const [checkpoints, workers, leases, schedulers, schedulerLease, projectors, projectorLease, store] =
     await Promise.all([
       read<number>(BucketNames.checkpoints),
-      read<ReplicaRecord>(BucketNames.workers),
-      read<LeaseValue>(BucketNames.leases),
-      read<ReplicaRecord>(BucketNames.schedulers),
-      read<LeaseValue>(BucketNames.schedulerLease),
-      read<ReplicaRecord>(BucketNames.projectors),
-      read<LeaseValue>(BucketNames.projectorLease),
+      read<WorkerRecord>(BucketNames.workers),
+      read<LeaseRecord>(BucketNames.leases),
+      read<WorkerRecord>(BucketNames.schedulers),
+      read<LeaseRecord>(BucketNames.schedulerLease),
+      read<WorkerRecord>(BucketNames.projectors),
+      read<LeaseRecord>(BucketNames.projectorLease),
       read<ProjectedKey>(BucketNames.sessionStore),
     ]);
 
