@@ -502,6 +502,8 @@ describe('JSON Schema generation', () => {
         'tokensAfter',
       ],
       ['v', 'type', 'id', 'sessionKey', 'at', 'compactionId', 'reason'],
+      ['v', 'type', 'id', 'sessionKey', 'at'],
+      ['v', 'type', 'id', 'sessionKey', 'at', 'override'],
     ]);
     for (const branch of schema.oneOf) {
       expect(branch.additionalProperties).toBeUndefined();

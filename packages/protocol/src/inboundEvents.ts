@@ -328,6 +328,8 @@ export const CONTROL_EVENT_TYPES = [
   'session.reset',
   'compaction.completed',
   'compaction.failed',
+  'compaction.requested',
+  'send-policy.set',
 ] as const;
 export type ControlEventTypeV1 = (typeof CONTROL_EVENT_TYPES)[number];
 
@@ -398,6 +400,26 @@ export const controlEventV1Schema = z
         reason: text(MAX_REASON_LENGTH, 1).describe('Why, for the person in the chat.'),
       })
       .describe('Published by the worker when the summariser failed or ran out of time.'),
+    z
+      .object({
+        v: controlVersion,
+        type: z.literal('compaction.requested').describe('Compact the session, from outside the chat.'),
+        ...controlEventCommon,
+        instructions: text(MAX_REASON_LENGTH, 1)
+          .optional()
+          .describe('What the summary should keep, as the text after `/compact` would say.'),
+      })
+      .describe('An operator asks to compact the running session, as `/compact` would; no chat answer.'),
+    z
+      .object({
+        v: controlVersion,
+        type: z.literal('send-policy.set').describe("Set the session's send-policy override."),
+        ...controlEventCommon,
+        override: z
+          .enum(['allow', 'deny', 'inherit'])
+          .describe('`allow` or `deny` replies for this session, or `inherit` the configured policy.'),
+      })
+      .describe("An operator sets the running session's send override, as `/send on|off|inherit` would."),
   ])
   .meta({
     title: 'Threadline control event, v1',

@@ -18,6 +18,8 @@ export function control(
       tokensAfter: 120,
     },
     'compaction.failed': { compactionId: 's1:compaction:3', reason: 'summariser returned HTTP 503' },
+    'compaction.requested': {},
+    'send-policy.set': { override: 'deny' },
   };
   return {
     v: 1,

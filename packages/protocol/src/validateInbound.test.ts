@@ -301,7 +301,7 @@ describe(`rejection: ${RejectionCode.UnknownType}`, () => {
       expect(rejection(JSON.stringify(control('clock.tick', { type })), 'control')).toEqual({
         ok: false,
         code: RejectionCode.UnknownType,
-        reason: `type: expected one of "timer.fired", "clock.tick", "session.reset", "compaction.completed", "compaction.failed" on control subjects, got ${
+        reason: `type: expected one of ${CONTROL_EVENT_TYPES.map((t) => JSON.stringify(t)).join(', ')} on control subjects, got ${
           type === null ? 'null' : JSON.stringify(type)
         }`,
       });

@@ -128,6 +128,8 @@ describe('examples in docs/protocol.md', () => {
       'control',
       'control',
       'control',
+      'control',
+      'control',
       'delivery',
       'dead-letter',
     ]);

@@ -706,3 +706,64 @@ describe('the delivery gate (spec §3)', () => {
     expect(factTypes(d)).toEqual(['ReplyRecorded', 'DeliveryBlocked']);
   });
 });
+
+describe('operator controls (outside the chat)', () => {
+  it('sets the send override of the running session, recorded, with no answer and no activity', () => {
+    const g = given(msg(T0, 'hi'));
+    const d = g.when({ type: 'send-policy.set', at: T0 + 5 * MIN, override: 'deny' });
+    expect(d.facts).toEqual([
+      {
+        type: 'SendPolicyChanged',
+        at: T0 + 5 * MIN,
+        sessionId: g.snapshot.context.sessionId,
+        override: 'deny',
+      },
+    ]);
+    expect(d.snapshot.context.sendOverride).toBe('deny');
+    expect(d.snapshot.context.lastActivityAt).toBe(T0);
+    expect(d.answers).toEqual([]);
+    expect(d.timers).toEqual({ schedule: [], cancel: [] });
+    const back = decide(d.snapshot, { type: 'send-policy.set', at: T0 + 6 * MIN, override: null });
+    expect(back.snapshot.context.sendOverride).toBeNull();
+  });
+
+  it('changes nothing when no session runs (the override belongs to a session)', () => {
+    const d = given().when({ type: 'send-policy.set', at: T0, override: 'deny' });
+    expect(d.facts).toEqual([]);
+    expect(d.snapshot.context.sendOverride).toBeNull();
+  });
+
+  it('starts a manual compaction with history to summarise, answering nobody; without it, does nothing', () => {
+    const g = given(msg(T0, 'one'), reply(T0 + 1), msg(T0 + 2, 'two'));
+    const d = g.when({ type: 'compaction.requested', at: T0 + 3, instructions: 'keep numbers' });
+    expect(d.snapshot.state).toBe('compacting');
+    expect(d.facts).toEqual([
+      expect.objectContaining({ type: 'CompactionStarted', trigger: 'manual', instructions: 'keep numbers' }),
+    ]);
+    expect(d.compactions).toHaveLength(1);
+    expect(d.answers).toEqual([]);
+    expect(d.snapshot.context.compaction?.requestedBy).toBeNull();
+    // A second request while compacting changes nothing.
+    expect(decide(d.snapshot, { type: 'compaction.requested', at: T0 + 4 }).facts).toEqual([]);
+    // Its end — done or failed — answers nobody either.
+    const compactionId = d.compactions[0]?.compactionId as string;
+    const done = decide(d.snapshot, {
+      type: 'compaction.completed',
+      compactionId,
+      at: T0 + 5,
+      tokensBefore: 30,
+      tokensAfter: 10,
+      summary: 'sum',
+      keptIds: [],
+    });
+    expect(done.facts.map((f) => f.type)).toContain('CompactionCompleted');
+    expect(done.answers).toEqual([]);
+    const failed = decide(d.snapshot, { type: 'compaction.failed', compactionId, at: T0 + 5, reason: 'no' });
+    expect(failed.facts.map((f) => f.type)).toContain('CompactionFailed');
+    expect(failed.answers).toEqual([]);
+    // Too little history: nothing.
+    const short = given(msg(T0, 'only')).when({ type: 'compaction.requested', at: T0 + 1 });
+    expect(short.facts).toEqual([]);
+    expect(short.snapshot.state).toBe('active');
+  });
+});

@@ -169,6 +169,21 @@ export interface ClockTick {
   at: number;
 }
 
+/** An operator asks to compact the running session, as `/compact [instructions]` would (no chat answer). */
+export interface CompactionRequested {
+  type: 'compaction.requested';
+  at: number;
+  instructions?: string;
+}
+
+/** An operator sets the running session's send-policy override, as `/send on|off|inherit` would. */
+export interface SendPolicySet {
+  type: 'send-policy.set';
+  at: number;
+  /** `null` inherits the configured policy. */
+  override: 'allow' | 'deny' | null;
+}
+
 export interface SettingsUpdated {
   type: 'settings.updated';
   at: number;
@@ -183,7 +198,9 @@ export type SessionInput =
   | CompactionFailed
   | ResetRequested
   | ClockTick
-  | SettingsUpdated;
+  | SettingsUpdated
+  | CompactionRequested
+  | SendPolicySet;
 
 // ───────────────────────────── state ─────────────────────────────
 
@@ -717,6 +734,14 @@ function applyTurn(step: Step, event: InboundMessage | OutboundReply): void {
   if (event.type === 'message.inbound' || !event.system) step.rearm(event.at);
 }
 
+/** The per-session send override (`/send`, or an operator): recorded, cleared by the next session. */
+function setSendOverride(step: Step, at: number, override: 'allow' | 'deny' | null): void {
+  step.update((d) => {
+    d.sendOverride = override;
+  });
+  step.fact({ type: 'SendPolicyChanged', at, sessionId: step.ctx.sessionId as string, override });
+}
+
 function beginCompaction(
   step: Step,
   eventAt: number,
@@ -920,15 +945,7 @@ export const sessionMachine = setup({
             break;
           case 'send': {
             const override = command.mode === 'inherit' ? null : command.mode;
-            step.update((d) => {
-              d.sendOverride = override;
-            });
-            step.fact({
-              type: 'SendPolicyChanged',
-              at: event.at,
-              sessionId: step.ctx.sessionId as string,
-              override,
-            });
+            setSendOverride(step, event.at, override);
             step.answer(event.messageId, { kind: 'send', override });
             break;
           }
@@ -952,6 +969,18 @@ export const sessionMachine = setup({
       // The /compact message itself is part of the conversation; what came before it is summarised.
       applyTurn(step, event);
       beginCompaction(step, event.at, 'manual', event.command.instructions, event.messageId);
+      step.commit();
+    }),
+    compactOnRequest: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'compaction.requested') return;
+      const step = new Step(context, enqueue as unknown as Enqueue);
+      beginCompaction(step, event.at, 'manual', event.instructions, null);
+      step.commit();
+    }),
+    setSendPolicy: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'send-policy.set') return;
+      const step = new Step(context, enqueue as unknown as Enqueue);
+      setSendOverride(step, event.at, event.override);
       step.commit();
     }),
     compactAutomatically: enqueueActions(({ context, event, enqueue }) => {
@@ -1002,7 +1031,7 @@ export const sessionMachine = setup({
           summary: event.summary ?? '',
           keptIds: [...(event.keptIds ?? [])],
         });
-        if (compaction.trigger === 'manual') {
+        if (compaction.trigger === 'manual' && compaction.requestedBy !== null) {
           step.answer(compaction.requestedBy, {
             kind: 'compact-done',
             tokensBefore: tokensOf(event.tokensBefore),
@@ -1019,7 +1048,10 @@ export const sessionMachine = setup({
           touch(d, at);
         });
         step.fact({ type: 'CompactionFailed', at, sessionId, compactionId: compaction.id, reason });
-        step.answer(compaction.requestedBy, { kind: 'compact-failed', reason });
+        // The chat hears of a failure of its own /compact or of an automatic compaction; an operator's
+        // compaction (manual, asked by no message) answers nobody.
+        if (compaction.trigger === 'auto' || compaction.requestedBy !== null)
+          step.answer(compaction.requestedBy, { kind: 'compact-failed', reason });
       }
       const pending = step.ctx.pending;
       step.update((d) => {
@@ -1163,6 +1195,13 @@ export const sessionMachine = setup({
           { actions: 'applyTurn' },
         ],
         'session.reset': { target: 'active', reenter: true, actions: 'startByReset' },
+        // An operator's compaction needs history to summarise, as /compact does; without it, nothing.
+        'compaction.requested': {
+          guard: 'hasHistoryToCompact',
+          target: 'compacting',
+          actions: 'compactOnRequest',
+        },
+        'send-policy.set': { actions: 'setSendPolicy' },
         'timer.fired': [
           { guard: 'isCurrentExpiry', target: 'expired', actions: 'expireOnTimer' },
           { guard: 'isPastExpiry', target: 'expired', actions: 'expireOnTimer' },
@@ -1199,6 +1238,12 @@ export const sessionMachine = setup({
           { target: 'active', actions: 'applyTurn' },
         ],
         'session.reset': { target: 'active', actions: 'startByReset' },
+        'compaction.requested': {
+          guard: 'hasHistoryToCompact',
+          target: 'compacting',
+          actions: 'compactOnRequest',
+        },
+        'send-policy.set': { actions: 'setSendPolicy' },
         'timer.fired': [{ guard: 'isCurrentExpiry', target: 'expired', actions: 'expireOnTimer' }],
         'clock.tick': { guard: 'isStale', target: 'expired', actions: 'expireAtDeadline' },
       },
@@ -1212,6 +1257,8 @@ export const sessionMachine = setup({
         ],
         'reply.outbound': { actions: 'queue' },
         'session.reset': { target: 'active', actions: 'abandonCompactionThenReraise' },
+        // Already compacting: a second request changes nothing. The override applies at once.
+        'send-policy.set': { actions: 'setSendPolicy' },
         'compaction.completed': {
           guard: 'isCurrentCompaction',
           target: 'active',

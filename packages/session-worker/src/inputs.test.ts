@@ -2,7 +2,14 @@ import type { ChatEventV1 } from '@threadline/protocol';
 import { parseConfig } from '@threadline/session-core';
 import { tokenCounter } from '@threadline/tokens';
 import { describe, expect, it } from 'vitest';
-import { chatInput, deterministicUuid, type InputContext, isSharedDm, replyInput } from './inputs.js';
+import {
+  chatInput,
+  controlInput,
+  deterministicUuid,
+  type InputContext,
+  isSharedDm,
+  replyInput,
+} from './inputs.js';
 
 const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
 const counter = tokenCounter();
@@ -101,5 +108,46 @@ describe('inputs', () => {
     expect(deterministicUuid('a')).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
+  });
+});
+
+describe('operator control events as inputs', () => {
+  const common = { v: 1 as const, sessionKey: 'agent:main:main', at: 1_776_677_000_000 };
+  it('maps compaction.requested and send-policy.set (inherit is no override), keyed by the event id', () => {
+    expect(
+      controlInput(
+        { ...common, type: 'compaction.requested', id: 'ops:compact:1', instructions: 'keep numbers' },
+        undefined,
+        ctx,
+      ),
+    ).toEqual({
+      sessionKey: 'agent:main:main',
+      inputId: 'ctl:ops:compact:1',
+      correlationId: 'ops:compact:1',
+      causationId: 'ctl:ops:compact:1',
+      input: { type: 'compaction.requested', at: common.at, instructions: 'keep numbers' },
+    });
+    expect(
+      controlInput({ ...common, type: 'compaction.requested', id: 'ops:compact:2' }, undefined, ctx).input,
+    ).toEqual({
+      type: 'compaction.requested',
+      at: common.at,
+    });
+    for (const [override, expected] of [
+      ['allow', 'allow'],
+      ['deny', 'deny'],
+      ['inherit', null],
+    ] as const)
+      expect(
+        controlInput(
+          { ...common, type: 'send-policy.set', id: `ops:sp:${override}`, override },
+          undefined,
+          ctx,
+        ).input,
+      ).toEqual({
+        type: 'send-policy.set',
+        at: common.at,
+        override: expected,
+      });
   });
 });

@@ -253,5 +253,23 @@ export function controlInput(
           reason: event.reason,
         },
       };
+    case 'compaction.requested':
+      return {
+        ...base,
+        input: {
+          type: 'compaction.requested',
+          at: event.at,
+          ...(event.instructions === undefined ? {} : { instructions: event.instructions }),
+        },
+      };
+    case 'send-policy.set':
+      return {
+        ...base,
+        input: {
+          type: 'send-policy.set',
+          at: event.at,
+          override: event.override === 'inherit' ? null : event.override,
+        },
+      };
   }
 }

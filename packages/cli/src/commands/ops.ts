@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { deadLettersListCommand, deadLettersReplayCommand } from './deadLetters.js';
 import { rebuildCommand } from './rebuild.js';
 import { resetCommand } from './reset.js';
+import { compactCommand, sendPolicyCommand } from './sessionLevers.js';
 import { sessionsListCommand, sessionsShowCommand } from './sessions.js';
 import { statusCommand } from './status.js';
 
@@ -12,6 +13,8 @@ export const opsCommands: Command[] = [
   sessionsShowCommand,
   rebuildCommand,
   resetCommand,
+  compactCommand,
+  sendPolicyCommand,
   deadLettersListCommand,
   deadLettersReplayCommand,
 ];
