@@ -54,6 +54,24 @@ describe('the start command (npm start)', () => {
       // So do the projector and the scheduler, each its own process with its own log.
       await run.waitFor(/Projector projector-1 \(pid \d+\), log .*projector-1\.log/, 5_000);
       await run.waitFor(/Scheduler scheduler-1 \(pid \d+\), log .*scheduler-1\.log/, 5_000);
+      // Each service process has its own ops server: Prometheus metrics, health and readiness.
+      const metricsOf = async (name: string) =>
+        (
+          await run.waitFor(
+            new RegExp(`Metrics\\s+(http://127\\.0\\.0\\.1:\\d+)/metrics\\s+\\(${name};`),
+            5_000,
+          )
+        )[1];
+      const ops = {
+        worker: await metricsOf('worker-1'),
+        projector: await metricsOf('projector-1'),
+        scheduler: await metricsOf('scheduler-1'),
+      };
+      expect(new Set(Object.values(ops)).size).toBe(3);
+      for (const base of Object.values(ops)) {
+        expect((await fetch(`${base}/healthz`)).status).toBe(200);
+        expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      }
       expect(run.output()).not.toMatch(/join this command as they are built/);
       const event = {
         v: 1,
@@ -107,6 +125,14 @@ describe('the start command (npm start)', () => {
       }, 30_000);
       expect(projected, `session store entry: ${JSON.stringify(stored)}`).toBe(true);
       expect(stored?.entry.sessionKey).toBe('agent:main:main');
+      const workerMetrics = await (await fetch(`${ops.worker}/metrics`)).text();
+      expect(workerMetrics).toMatch(/^threadline_worker_events_applied_total [1-9]\d*$/m);
+      expect(await (await fetch(`${ops.projector}/metrics`)).text()).toContain(
+        'threadline_projector_leader 1\n',
+      );
+      const schedulerLeads = async () =>
+        (await (await fetch(`${ops.scheduler}/metrics`)).text()).includes('threadline_scheduler_leader 1\n');
+      expect(await waitUntil(schedulerLeads, 30_000)).toBe(true);
       await nc.close();
       const health = await fetch(`${monitor}/healthz?js-enabled-only=true`);
       expect(health.status).toBe(200);

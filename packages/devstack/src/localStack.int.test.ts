@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectToNats } from '@threadline/nats';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LocalStack, type RunningService, startLocalStack, startServiceProcess } from './localStack.js';
+import {
+  describeService,
+  type LocalStack,
+  type RunningService,
+  startLocalStack,
+  startServiceProcess,
+} from './localStack.js';
 
 describe('startLocalStack', () => {
   const stacks: LocalStack[] = [];
@@ -115,6 +121,38 @@ describe('startServiceProcess', () => {
     expect(log).toContain('booting');
     expect(log).toContain('{"msg":"thing started","id":"a"}');
     expect(log).toContain('bye');
+  });
+
+  it('given a metrics port in its environment, when started, then its banner lines list its metrics endpoint', async () => {
+    const { service, logFile } = await fake(`
+      process.on('SIGTERM', () => process.exit(0));
+      console.log(JSON.stringify({ msg: 'thing started', port: process.env.THREADLINE_METRICS_PORT }));
+      setInterval(() => {}, 1000);
+    `);
+    const thing = await startServiceProcess(
+      service,
+      'thing-1',
+      { ...process.env, THREADLINE_METRICS_PORT: '45678', THREADLINE_METRICS_HOST: '127.0.0.1' },
+      logFile,
+    );
+    running.push(thing);
+    expect(thing.metricsUrl).toBe('http://127.0.0.1:45678/metrics');
+    expect(describeService(thing)).toEqual([
+      `Thing thing-1 (pid ${thing.child.pid}), log ${logFile}`,
+      'Metrics        http://127.0.0.1:45678/metrics  (thing-1; also /healthz, /readyz)',
+    ]);
+    await thing.stop();
+    expect(await readFile(logFile, 'utf8')).toContain('"port":"45678"');
+
+    const quiet = await startServiceProcess(
+      service,
+      'thing-2',
+      { ...process.env, THREADLINE_METRICS_PORT: '0' },
+      logFile,
+    );
+    running.push(quiet);
+    expect(quiet.metricsUrl).toBeUndefined();
+    expect(describeService(quiet)).toHaveLength(1);
   });
 
   it('given a service that exits during start, when started, then it rejects with its output', async () => {

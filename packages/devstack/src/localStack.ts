@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectToNats } from '@threadline/nats';
-import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
+import { freePorts, type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 
 export interface LocalStackOptions {
   /** Where the stack keeps its data (JetStream store) and logs. */
@@ -38,6 +38,8 @@ export interface LocalStack {
   readonly projectorPids: readonly number[];
   /** Pids of the running scheduler processes. */
   readonly schedulerPids: readonly number[];
+  /** The running services (each with its log file and metrics endpoint). */
+  readonly services: readonly RunningService[];
   /** What runs, one line each, for the banner. */
   describe(): string[];
   stop(): Promise<void>;
@@ -81,6 +83,8 @@ export const SERVICES = {
 } as const satisfies Record<string, ServiceKind>;
 
 const SERVICE_START_TIMEOUT_MS = 30_000;
+/** Where the services' ops servers listen: loopback only. */
+const METRICS_HOST = '127.0.0.1';
 const SERVICE_STOP_TIMEOUT_MS = 15_000;
 
 export interface RunningService {
@@ -89,7 +93,30 @@ export interface RunningService {
   readonly name: string;
   readonly child: ChildProcess;
   readonly logFile: string;
+  /**
+   * Its Prometheus endpoint (`http://<host>:<port>/metrics`; `/healthz` and `/readyz` beside it), when its
+   * environment gives it a `THREADLINE_METRICS_PORT`.
+   */
+  readonly metricsUrl?: string;
   stop(): Promise<void>;
+}
+
+/** The metrics endpoint a service's environment asks for, if any (port unset or 0: none). */
+function metricsUrlOf(env: NodeJS.ProcessEnv): string | undefined {
+  const port = Number(env.THREADLINE_METRICS_PORT ?? 0);
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  const host = env.THREADLINE_METRICS_HOST || '127.0.0.1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
+}
+
+/** A running service's banner lines: what it is and where its log is, then its metrics endpoint. */
+export function describeService(s: RunningService): string[] {
+  return [
+    `${s.service.label} ${s.name} (pid ${s.child.pid}), log ${s.logFile}`,
+    ...(s.metricsUrl === undefined
+      ? []
+      : [`Metrics        ${s.metricsUrl}  (${s.name}; also /healthz, /readyz)`]),
+  ];
 }
 
 function exitOf(child: ChildProcess): Promise<void> {
@@ -140,11 +167,13 @@ export async function startServiceProcess(
       fail(new Error(`${name} exited during start (${signal ?? `code ${code}`}):\n${seen.trim()}`));
     });
   });
+  const metricsUrl = metricsUrlOf(env);
   const running: RunningService = {
     service,
     name,
     child,
     logFile,
+    ...(metricsUrl === undefined ? {} : { metricsUrl }),
     async stop() {
       if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -167,8 +196,9 @@ export async function startServiceProcess(
 /**
  * Starts the whole system locally: the embedded nats-server (JetStream, file storage under
  * `<dataDir>/nats`) and Threadline's services as processes — the session workers, the projector and the
- * scheduler. Checks the server version through the same connection path every component uses before
- * starting the services.
+ * scheduler, each with its own ops HTTP server (`/metrics`, `/healthz`, `/readyz`) on a free loopback
+ * port. Checks the server version through the same connection path every component uses before starting
+ * the services.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir);
@@ -195,6 +225,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [SERVICES.projector, options.projectors ?? 1],
       [SERVICES.scheduler, options.schedulers ?? 1],
     ];
+    // One metrics port per process, all reserved at once so that no two are the same.
+    const metricsPorts = await freePorts(
+      counts.reduce((sum, [, count]) => sum + count, 0),
+      METRICS_HOST,
+    );
     for (const [service, count] of counts) {
       for (let i = 1; i <= count; i++) {
         const name = `${service.kind}-${i}`;
@@ -207,6 +242,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               ...options.serviceEnv,
               THREADLINE_NATS_URL: nats.url,
               [service.idVariable]: `local-${name}`,
+              THREADLINE_METRICS_HOST: METRICS_HOST,
+              THREADLINE_METRICS_PORT: String(metricsPorts[services.length]),
             },
             join(logDir, `${name}.log`),
           ),
@@ -226,10 +263,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     workerPids: pidsOf(SERVICES.worker),
     projectorPids: pidsOf(SERVICES.projector),
     schedulerPids: pidsOf(SERVICES.scheduler),
+    services,
     describe: () => [
       `NATS           ${nats.url}  (nats-server ${nats.version}, JetStream on)`,
       `Monitoring     ${nats.monitorUrl}/  (varz, jsz, healthz)`,
-      ...services.map((s) => `${s.service.label} ${s.name} (pid ${s.child.pid}), log ${s.logFile}`),
+      ...services.flatMap(describeService),
       `JetStream data ${nats.storeDir}`,
       `Logs           ${logDir}`,
     ],

@@ -42,6 +42,13 @@ console.log(
     'Look at it:',
     `  curl -s '${stack.nats.monitorUrl}/healthz?js-enabled-only=true'    # {"status":"ok"} when JetStream is ready`,
     `  curl -s '${stack.nats.monitorUrl}/jsz'                              # streams, messages, bytes`,
+    ...stack.services
+      .filter((s) => s.metricsUrl !== undefined)
+      .slice(0, 1)
+      .map(
+        (s) =>
+          `  curl -s '${s.metricsUrl}'    # ${s.name}'s Prometheus metrics (every service has its own, above)`,
+      ),
     `Connect a producer or a client with NATS_URL=${url}`,
     '',
     'Press Ctrl-C to stop everything.',

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:net';
 
 /**
  * Reserves `count` distinct free loopback ports by listening on port 0, then releases them for the caller.
- * Used only where a port must be known before its server starts (cluster routes); anything else lets
- * nats-server pick its own port, which cannot race.
+ * Used only where a port must be known before its server starts (cluster routes, the local stack's
+ * service metrics ports); anything else lets its server pick its own port, which cannot race.
  */
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   const servers: Server[] = [];

@@ -1,4 +1,5 @@
 export { livePids } from './childProcesses.js';
+export { freePorts } from './freePorts.js';
 export {
   type NatsClusterOptions,
   type RunningNatsCluster,

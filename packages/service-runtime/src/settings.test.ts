@@ -54,7 +54,34 @@ describe('readCommonSettings', () => {
       replicas: 3,
       leaseTtlMs: 2500,
       configPath: '/etc/threadline.json5',
+      logLevel: 'info',
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
     });
+  });
+
+  it('given the observability variables, when read, then the log level and the ops server follow them', () => {
+    expect(
+      read({
+        THREADLINE_LOG_LEVEL: 'debug',
+        THREADLINE_METRICS_PORT: '9464',
+        THREADLINE_METRICS_HOST: '0.0.0.0',
+      }),
+    ).toMatchObject({ logLevel: 'debug', metricsPort: 9464, metricsHost: '0.0.0.0' });
+    for (const level of ['debug', 'info', 'warn', 'error'])
+      expect(read({ THREADLINE_LOG_LEVEL: level }).logLevel).toBe(level);
+  });
+
+  it('given a bad log level or metrics port, when read, then the error names the variable and what it accepts', () => {
+    expect(
+      problemsOf(() => read({ THREADLINE_LOG_LEVEL: 'loud', THREADLINE_METRICS_PORT: '70000' })).problems,
+    ).toEqual([
+      'THREADLINE_LOG_LEVEL="loud": must be one of debug, info, warn, error',
+      'THREADLINE_METRICS_PORT="70000": must be an integer from 0 to 65535',
+    ]);
+    expect(problemsOf(() => read({ THREADLINE_LOG_LEVEL: 'INFO' })).problems).toEqual([
+      'THREADLINE_LOG_LEVEL="INFO": must be one of debug, info, warn, error',
+    ]);
   });
 
   it('given the bounds, when read, then both ends are accepted', () => {

@@ -7,8 +7,25 @@ import { hostname } from 'node:os';
 
 export type Environment = Record<string, string | undefined>;
 
-/** What every service reads: where NATS is, the config file, its own id, and the partition layout. */
-export interface CommonSettings {
+/** The log level names `THREADLINE_LOG_LEVEL` accepts, least severe first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** How a service process is observed: its log level and its ops HTTP server (metrics, health, readiness). */
+export interface ObservabilitySettings {
+  /** The least severe level logged (`THREADLINE_LOG_LEVEL`). */
+  logLevel: LogLevel;
+  /** Port of the ops HTTP server (`/metrics`, `/healthz`, `/readyz`); 0 = no server. */
+  metricsPort: number;
+  /** Address the ops HTTP server listens on. */
+  metricsHost: string;
+}
+
+/**
+ * What every service reads: where NATS is, the config file, its own id, the partition layout, and how it
+ * is observed.
+ */
+export interface CommonSettings extends ObservabilitySettings {
   natsUrl: string;
   /** Path of the Threadline config file (JSON5); absent = the defaults. */
   configPath?: string;
@@ -24,6 +41,9 @@ export const COMMON_DEFAULTS = {
   partitions: 16,
   replicas: 1,
   leaseTtlMs: 10_000,
+  logLevel: 'info',
+  metricsPort: 0,
+  metricsHost: '127.0.0.1',
 } as const;
 
 export class SettingsError extends Error {
@@ -64,6 +84,15 @@ export class SettingsReader {
     return value;
   }
 
+  /** One of `allowed` (exactly as written); `fallback` when absent, and also (with a problem noted) when not. */
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problem(`${name}=${JSON.stringify(raw)}: must be one of ${allowed.join(', ')}`);
+    return fallback;
+  }
+
   problem(text: string): void {
     this.problems.push(text);
   }
@@ -87,8 +116,10 @@ export interface CommonSettingsOptions {
 
 /**
  * The variables every service shares: `THREADLINE_NATS_URL`, `THREADLINE_CONFIG`, `THREADLINE_PARTITIONS`,
- * `THREADLINE_REPLICAS`, `THREADLINE_LEASE_TTL_MS` and the service's own id variable. Problems go to
- * `reader`; the caller reads its own variables next and then calls `reader.done()`.
+ * `THREADLINE_REPLICAS`, `THREADLINE_LEASE_TTL_MS`, the service's own id variable, and the observability
+ * ones — `THREADLINE_LOG_LEVEL` (debug, info, warn or error), `THREADLINE_METRICS_PORT` (the ops HTTP
+ * server's port, 0 = none) and `THREADLINE_METRICS_HOST`. Problems go to `reader`; the caller reads its
+ * own variables next and then calls `reader.done()`.
  */
 export function readCommonSettings(reader: SettingsReader, options: CommonSettingsOptions): CommonSettings {
   const settings: CommonSettings = {
@@ -98,6 +129,9 @@ export function readCommonSettings(reader: SettingsReader, options: CommonSettin
     partitions: reader.int('THREADLINE_PARTITIONS', COMMON_DEFAULTS.partitions, 1, 1024),
     replicas: reader.int('THREADLINE_REPLICAS', COMMON_DEFAULTS.replicas, 1, 5),
     leaseTtlMs: reader.int('THREADLINE_LEASE_TTL_MS', COMMON_DEFAULTS.leaseTtlMs, 500, 600_000),
+    logLevel: reader.oneOf<LogLevel>('THREADLINE_LOG_LEVEL', COMMON_DEFAULTS.logLevel, LOG_LEVELS),
+    metricsPort: reader.int('THREADLINE_METRICS_PORT', COMMON_DEFAULTS.metricsPort, 0, 65_535),
+    metricsHost: reader.string('THREADLINE_METRICS_HOST') ?? COMMON_DEFAULTS.metricsHost,
   };
   const configPath = reader.string('THREADLINE_CONFIG');
   if (configPath !== undefined) settings.configPath = configPath;

@@ -64,7 +64,7 @@ describe('conversation features through NATS (real nats-server, real worker)', (
   });
 
   it('under dmScope main, Alice and Bob share one session, and /status shows the privacy warning to the chat', async () => {
-    await start(parseConfig({}).config);
+    const worker = await start(parseConfig({}).config);
     const key = 'agent:main:main';
     await send('telegram', 'alice', 1, 'my salary is 100k, keep it private');
     await recorded(key, 1);
@@ -78,6 +78,7 @@ describe('conversation features through NATS (real nats-server, real worker)', (
     );
     expect(sessions.size).toBe(1);
     expect(records.flatMap((r) => r.body.facts).filter((f) => f.type === 'PrivacyWarning')).toHaveLength(1);
+    expect(worker.metrics().actors.privacyWarnings).toBe(1); // counted for the metrics endpoint
     expect(status.route).toMatchObject({ channel: 'whatsapp', to: 'bob' });
     expect(status.text).toContain(`Session: ${key}`);
     expect(status.text).toMatch(/⚠ Privacy: 2 people share this session \(alice, bob\).*per-channel-peer/);
@@ -278,7 +279,7 @@ describe('conversation features through NATS (real nats-server, real worker)', (
     const denied = 'agent:main:discord:direct:9';
     const allowed = 'agent:main:telegram:direct:9';
     let allowedAppends = 0;
-    await start(config, {
+    const worker = await start(config, {
       // The reply's record is stored, then the worker "crashes" before publishing it: the input is read
       // again, recognised as already recorded, and its delivery published from the record.
       afterAppend: (key) => {
@@ -316,5 +317,6 @@ describe('conversation features through NATS (real nats-server, real worker)', (
     expect(blocked?.deliveries).toEqual([
       expect.objectContaining({ status: 'blocked', verdict: { decision: 'deny', source: 'rule', rule: 0 } }),
     ]);
+    expect(worker.metrics().actors.deliveriesBlocked).toBe(1); // counted for the metrics endpoint
   });
 });

@@ -74,6 +74,9 @@ export interface SessionActorsMetrics {
   snapshotFailures: number;
   /** The most keys ever resident at once. */
   maxResidentSeen: number;
+  /** Replies held back by the send policy, and shared-DM privacy warnings, in the records written. */
+  deliveriesBlocked: number;
+  privacyWarnings: number;
 }
 
 export class SessionActors {
@@ -95,6 +98,8 @@ export class SessionActors {
     divergences: 0,
     snapshotFailures: 0,
     maxResidentSeen: 0,
+    deliveriesBlocked: 0,
+    privacyWarnings: 0,
   };
 
   constructor(options: SessionActorsOptions) {
@@ -155,6 +160,10 @@ export class SessionActors {
         this.#options.afterAppend?.(sessionKey, appended.seq);
         const next: KeyState = { ...verdict.next, head: { seq: appended.seq, hash: appended.hash } };
         this.metrics.recorded += 1;
+        for (const fact of verdict.body.facts) {
+          if (fact.type === 'DeliveryBlocked') this.metrics.deliveriesBlocked += 1;
+          else if (fact.type === 'PrivacyWarning') this.metrics.privacyWarnings += 1;
+        }
         await this.#keep(next);
         return {
           outcome: 'recorded',

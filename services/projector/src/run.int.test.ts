@@ -1,18 +1,58 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
+import { freePorts, type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import type { LogLine } from '@threadline/service-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECTOR_METRICS } from './metrics.js';
 import { runProjector } from './run.js';
 import { readSettings } from './settings.js';
 
-async function until(predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
+async function until(
+  predicate: () => boolean,
+  timeoutMs = 20_000,
+  refresh: () => Promise<void> = async () => {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  await refresh();
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 20));
+    await refresh();
   }
+}
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The metrics pages of two replicas once exactly one of them leads: the leader's first. */
+async function settled(a: number | undefined, b: number | undefined): Promise<[string, string]> {
+  let pages: [string, string] = ['', ''];
+  const leads = (page: string) => page.includes('threadline_projector_leader 1\n');
+  await until(
+    () => leads(pages[0]) !== leads(pages[1]),
+    20_000,
+    async () => {
+      pages = [
+        (await get(`http://127.0.0.1:${a}/metrics`)).body,
+        (await get(`http://127.0.0.1:${b}/metrics`)).body,
+      ];
+    },
+  );
+  return leads(pages[0]) ? pages : [pages[1], pages[0]];
 }
 
 describe('runProjector', () => {
@@ -59,5 +99,39 @@ describe('runProjector', () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(lines).toHaveLength(count); // no status lines after the stop
     expect(lines.filter((l) => /error/.test(l.msg))).toEqual([]);
+  });
+
+  it('given metrics ports, when two replicas run, then both are ready (the standby too) and /metrics says who projects', async () => {
+    const [firstPort, secondPort] = await freePorts(2);
+    const env = (id: string, port: number | undefined) =>
+      readSettings({
+        THREADLINE_NATS_URL: server.url,
+        THREADLINE_PROJECTOR_ID: id,
+        THREADLINE_PARTITIONS: '2',
+        THREADLINE_LEASE_TTL_MS: '1000',
+        THREADLINE_METRICS_PORT: String(port),
+      });
+    const lines: LogLine[] = [];
+    const first = await runProjector(env('projector-a', firstPort), (line) => lines.push(line));
+    const url = `http://127.0.0.1:${firstPort}`;
+    expect(lines[0]).toMatchObject({ msg: 'projector started', metrics: `${url}/metrics` });
+    await until(() => lines.some((l) => l.msg === 'projecting'));
+    const second = await runProjector(env('projector-b', secondPort), () => {});
+    try {
+      for (const port of [firstPort, secondPort])
+        expect(await get(`http://127.0.0.1:${port}/readyz`)).toEqual({ status: 200, body: 'ready\n' });
+      // Joining, the second replica may win the lease (rendezvous hashing): wait for one leader, whichever.
+      const [page, standbyPage] = await settled(firstPort, secondPort);
+      for (const name of Object.values(PROJECTOR_METRICS)) expect(page).toContain(`# TYPE ${name} `);
+      expect(page).toContain('threadline_projector_leader 1\n');
+      expect(page).toMatch(/^threadline_projector_lag_records \d+$/m);
+      expect(page).toContain('threadline_projector_problems_total{kind="chain-break"} 0\n');
+      expect(standbyPage).toContain('threadline_projector_leader 0\n');
+      expect(standbyPage).not.toContain('threadline_projector_lag_records');
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+    await expect(get(`${url}/healthz`)).rejects.toThrow(/ECONNREFUSED/);
   });
 });

@@ -28,6 +28,9 @@ describe('readSettings', () => {
       replicas: 3,
       leaseTtlMs: 1000,
       configPath: '/etc/threadline.json5',
+      logLevel: 'info',
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
     });
   });
 

@@ -2,11 +2,17 @@
  * The projector's settings, from the environment: only the ones every service shares (see
  * `@threadline/service-runtime`), its id in `THREADLINE_PROJECTOR_ID`. All problems are reported at once.
  */
-import { COMMON_DEFAULTS, readCommonSettings, SettingsReader } from '@threadline/service-runtime';
+import {
+  COMMON_DEFAULTS,
+  type ObservabilitySettings,
+  readCommonSettings,
+  SettingsReader,
+} from '@threadline/service-runtime';
 
 export { SettingsError } from '@threadline/service-runtime';
 
-export interface ProjectorSettings {
+/** The projector's settings; the observability ones (log level, ops server) are shared by every service. */
+export interface ProjectorSettings extends ObservabilitySettings {
   natsUrl: string;
   /** Path of the Threadline config file (JSON5); absent = the defaults. */
   configPath?: string;

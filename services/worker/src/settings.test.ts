@@ -34,6 +34,9 @@ describe('readSettings', () => {
       leaseTtlMs: 2000,
       configPath: '/etc/threadline.json5',
       killAfterAppend: 3,
+      logLevel: 'info',
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
     });
   });
 
@@ -46,6 +49,7 @@ describe('readSettings', () => {
         THREADLINE_MAX_INBOUND_BYTES: '2000000',
         THREADLINE_WORKER_ID: 'has space',
         THREADLINE_FAULT: 'explode',
+        THREADLINE_LOG_LEVEL: 'verbose',
       });
     } catch (e) {
       error = e;
@@ -60,5 +64,6 @@ describe('readSettings', () => {
     );
     expect(problems).toContain('THREADLINE_WORKER_ID="has space"');
     expect(problems).toContain('THREADLINE_FAULT="explode"');
+    expect(problems).toContain('THREADLINE_LOG_LEVEL="verbose": must be one of debug, info, warn, error');
   });
 });

@@ -5,6 +5,7 @@
  */
 import {
   COMMON_DEFAULTS,
+  type ObservabilitySettings,
   readCommonSettings,
   SettingsError,
   SettingsReader,
@@ -12,7 +13,8 @@ import {
 
 export { SettingsError };
 
-export interface WorkerSettings {
+/** The worker's settings; the observability ones (log level, ops server) are shared by every service. */
+export interface WorkerSettings extends ObservabilitySettings {
   natsUrl: string;
   /** Path of the Threadline config file (JSON5); absent = the defaults. */
   configPath?: string;
