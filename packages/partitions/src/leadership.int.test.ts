@@ -3,6 +3,7 @@ import { connectToNats } from '@threadline/nats';
 import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Leadership, startLeadership } from './leadership.js';
+import { rendezvousOwner } from './rendezvous.js';
 
 async function until(predicate: () => boolean, ms = 15_000, what = 'condition') {
   const deadline = Date.now() + ms;
@@ -57,12 +58,17 @@ describe('startLeadership (real nats-server)', () => {
       });
       return { id, leadership, connection: own };
     };
-    const replicas = await Promise.all(['r1', 'r2', 'r3'].map(replica));
     const leaderOf = () => replicas.find((r) => r.leadership.current() !== undefined);
-    await until(() => running.size === 1 && leaderOf() !== undefined, 15_000, 'one leader');
+    // The first replica leads; the two that join later stand by — they do not take the lead over, although
+    // rendezvous hashing prefers r1 among the three (sticky leadership).
+    expect(rendezvousOwner(0, ['r1', 'r2', 'r3'])).toBe('r1');
+    const replicas = [await replica('r2')];
+    await until(() => leaderOf() !== undefined, 15_000, 'r2 leading');
+    replicas.push(await replica('r1'), await replica('r3'));
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // several rebalance rounds
+    expect(log).toEqual(['r2 leads']);
     const first = leaderOf();
-    expect(first).toBeDefined();
-    expect(replicas.filter((r) => r.leadership.current() !== undefined)).toHaveLength(1);
+    expect(first?.id).toBe('r2');
 
     // A graceful leave: its work stops before anyone else's starts.
     await (first as { leadership: Leadership<unknown> }).leadership.stop();

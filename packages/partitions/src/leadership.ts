@@ -1,7 +1,7 @@
 /**
- * One leader among replicas: partition ownership with a single partition. The replica holding the lease
- * runs the work (`lead`), the others stand by, and when the leader leaves or its lease lapses one of them
- * takes over. The projector and the scheduler run this way; each role has its own registry and lease
+ * One leader among replicas: partition ownership with a single, sticky partition. The replica holding the
+ * lease runs the work (`lead`), the others stand by — a replica that joins does not take the lead over —
+ * and when the leader leaves or its lease lapses one of them takes over. The projector and the scheduler run this way; each role has its own registry and lease
  * bucket, so their leases never meet the workers' partition leases.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -43,6 +43,8 @@ export async function startLeadership<T extends { stop(): Promise<void> }>(
     nc: options.nc,
     workerId: options.replicaId,
     partitions: 1,
+    // A replica that joins does not take the lead from a healthy leader: it waits for the lease to lapse.
+    sticky: true,
     registryBucket: options.registryBucket,
     leaseBucket: options.leaseBucket,
     replicas: options.replicas ?? 1,

@@ -65,6 +65,12 @@ export interface PartitionOwnershipOptions {
    * release them for rebalancing. The leases still guarantee at most one owner per partition.
    */
   readonly forcePartitions?: readonly number[];
+  /**
+   * Keep a held lease until it is lost or this worker stops, even when another worker joins and becomes
+   * the partition's desired owner (that one claims it once it is free). For a single leader, where a
+   * hand-over costs a restart of the leader's work and buys no balance. Default false.
+   */
+  readonly sticky?: boolean;
   /** Source of the timestamps written into registry and lease values. Lease timing always uses real time. */
   readonly clock?: Clock;
   /**
@@ -535,8 +541,10 @@ class Worker {
     }
     if (this.#halted) return;
     const desired = this.#desired();
-    for (const lease of this.#held.values()) {
-      if (lease.phase === 'held' && !desired.has(lease.partition)) void this.#release(lease, 'rebalanced');
+    if (!this.#o.sticky) {
+      for (const lease of this.#held.values()) {
+        if (lease.phase === 'held' && !desired.has(lease.partition)) void this.#release(lease, 'rebalanced');
+      }
     }
     const free = [...desired].filter((p) => !this.#held.has(p));
     await Promise.all(free.map((p) => this.#claim(p)));
