@@ -80,6 +80,11 @@ export {
   resolveResetTimeZone,
 } from './resetPolicy.js';
 export {
+  configSecurityFindings,
+  type FindingSeverity,
+  type SecurityFinding,
+} from './securityAudit.js';
+export {
   explainSendPolicy,
   normalizeSendOverride,
   resolveSendPolicy,

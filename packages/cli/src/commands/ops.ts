@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { deadLettersListCommand, deadLettersReplayCommand } from './deadLetters.js';
 import { rebuildCommand } from './rebuild.js';
 import { resetCommand } from './reset.js';
+import { securityAuditCommand } from './securityAudit.js';
 import { compactCommand, sendPolicyCommand } from './sessionLevers.js';
 import { sessionsListCommand, sessionsShowCommand } from './sessions.js';
 import { statusCommand } from './status.js';
@@ -17,4 +18,5 @@ export const opsCommands: Command[] = [
   sendPolicyCommand,
   deadLettersListCommand,
   deadLettersReplayCommand,
+  securityAuditCommand,
 ];
