@@ -41,6 +41,7 @@ export {
   startServiceOps,
 } from './opsServer.js';
 export { type MainProcess, runMain, type Stoppable } from './runMain.js';
+export { type RunningService, runService, type ServiceOptions, STATUS_INTERVAL_MS } from './service.js';
 export {
   COMMON_DEFAULTS,
   type CommonSettings,

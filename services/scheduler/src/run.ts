@@ -1,26 +1,22 @@
 /**
- * Composition root of the scheduler process: settings → config → ops server → NATS connection → clock →
- * scheduler. Logs are JSON lines on stdout (pino): each scheduler event and error, and the status every
+ * Composition root of the scheduler process: settings → config → (the service runtime: ops server, NATS
+ * connection, clock) → scheduler. Logs are JSON lines on stdout (pino): each scheduler event and error, and the status every
  * 30 s. With `THREADLINE_METRICS_PORT` set, an HTTP server answers `/metrics` (see metrics.ts), `/healthz`
  * and `/readyz` (ready once started, while the NATS connection is open; a standby replica is ready too).
  */
 import { type Scheduler, startScheduler } from '@threadline/scheduler';
 import {
-  connectService,
   type Log,
   loadConfig,
-  logEvery,
   type OpsServer,
-  type ServicePhase,
-  serviceClock,
+  runService,
+  STATUS_INTERVAL_MS,
   serviceLog,
-  serviceReadiness,
-  startServiceOps,
 } from '@threadline/service-runtime';
 import { schedulerMetrics } from './metrics.js';
 import type { SchedulerSettings } from './settings.js';
 
-export const STATUS_INTERVAL_MS = 30_000;
+export { STATUS_INTERVAL_MS };
 
 export interface RunningScheduler {
   readonly scheduler: Scheduler;
@@ -35,74 +31,30 @@ export async function runScheduler(
   options: { statusIntervalMs?: number; hostTimeZone?: string } = {},
 ): Promise<RunningScheduler> {
   const config = await loadConfig(settings.configPath);
-  let phase: ServicePhase = 'starting';
-  let nc: Awaited<ReturnType<typeof connectService>> | undefined;
-  let scheduler: Scheduler | undefined;
-  let ops: OpsServer | undefined;
-  let time: Awaited<ReturnType<typeof serviceClock>>;
-  const undo: (() => Promise<unknown>)[] = [];
-  try {
-    const server = await startServiceOps(
-      settings,
-      { service: 'scheduler', instanceId: settings.schedulerId },
-      {
-        metrics: () => schedulerMetrics(scheduler?.status()),
-        ready: () => serviceReadiness(phase, nc),
-      },
-    );
-    ops = server;
-    if (server) undo.push(() => server.stop());
-    const connection = await connectService({
-      natsUrl: settings.natsUrl,
-      service: 'scheduler',
-      instanceId: settings.schedulerId,
-    });
-    nc = connection;
-    undo.push(() => connection.close());
-    const clock = await serviceClock(connection, config);
-    time = clock;
-    undo.push(() => clock.stop());
-    scheduler = await startScheduler({
-      nc: connection,
-      clock: clock.clock,
-      config,
-      // Ticks for a configuration without a zone are in the host's zone (the worker records the same).
-      hostTimeZone: options.hostTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
-      schedulerId: settings.schedulerId,
-      partitions: settings.partitions,
-      replicas: settings.replicas,
-      leaseTtlMs: settings.leaseTtlMs,
-      onEvent: (event) => log({ msg: event.type, ...event }),
-      onError: (error, where) => log({ msg: 'scheduler error', level: 'error', where, err: error }),
-    });
-  } catch (error) {
-    for (const step of undo.reverse()) await step().catch(() => {});
-    throw error;
-  }
-  const started = scheduler;
-  const connection = nc;
-  phase = 'running';
-  log({
-    msg: 'scheduler started',
-    schedulerId: settings.schedulerId,
-    partitions: settings.partitions,
-    ...(ops ? { metrics: `${ops.url}/metrics` } : {}),
+  const running = await runService({
+    service: 'scheduler',
+    instanceId: settings.schedulerId,
+    idField: 'schedulerId',
+    settings,
+    log,
+    clockFrom: config,
+    start: ({ nc, clock }) =>
+      startScheduler({
+        nc,
+        clock,
+        config,
+        // Ticks for a configuration without a zone are in the host's zone (the worker records the same).
+        hostTimeZone: options.hostTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+        schedulerId: settings.schedulerId,
+        partitions: settings.partitions,
+        replicas: settings.replicas,
+        leaseTtlMs: settings.leaseTtlMs,
+        onEvent: (event) => log({ msg: event.type, ...event }),
+        onError: (error, where) => log({ msg: 'scheduler error', level: 'error', where, err: error }),
+      }),
+    metrics: (scheduler) => schedulerMetrics(scheduler?.status()),
+    status: (scheduler) => ({ ...scheduler.status() }),
+    ...(options.statusIntervalMs === undefined ? {} : { statusIntervalMs: options.statusIntervalMs }),
   });
-  const stopStatus = logEvery(log, options.statusIntervalMs ?? STATUS_INTERVAL_MS, () => ({
-    msg: 'scheduler status',
-    ...started.status(),
-  }));
-  return {
-    scheduler: started,
-    ops,
-    async stop() {
-      phase = 'stopping';
-      stopStatus();
-      await started.stop();
-      await time.stop();
-      await connection.drain();
-      await ops?.stop();
-      log({ msg: 'scheduler stopped', schedulerId: settings.schedulerId });
-    },
-  };
+  return { scheduler: running.work, ops: running.ops, stop: running.stop };
 }
