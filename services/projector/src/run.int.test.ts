@@ -1,42 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts, type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import type { LogLine } from '@threadline/service-runtime';
+import { httpGet as get, until } from '@threadline/service-runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECTOR_METRICS } from './metrics.js';
 import { runProjector } from './run.js';
 import { readSettings } from './settings.js';
-
-async function until(
-  predicate: () => boolean,
-  timeoutMs = 20_000,
-  refresh: () => Promise<void> = async () => {},
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  await refresh();
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await refresh();
-  }
-}
-
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** The metrics pages of two replicas once exactly one of them leads: the leader's first. */
 async function settled(a: number | undefined, b: number | undefined): Promise<[string, string]> {

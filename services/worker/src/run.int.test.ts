@@ -1,35 +1,12 @@
-import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { freePorts, type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import { Subjects } from '@threadline/protocol';
 import { connectService, type LogLine } from '@threadline/service-runtime';
+import { httpGet as get, until } from '@threadline/service-runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_METRICS } from './metrics.js';
 import { runWorker } from './run.js';
 import { readSettings } from './settings.js';
-
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function until(predicate: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The value of one series on a metrics page (`name` with its labels, as written). */
 const seriesValue = (page: string, series: string) =>
