@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { deadLettersListCommand, deadLettersReplayCommand } from './deadLetters.js';
+import { exportCommand } from './exportOpenClaw.js';
 import { rebuildCommand } from './rebuild.js';
 import { resetCommand } from './reset.js';
 import { securityAuditCommand } from './securityAudit.js';
@@ -19,4 +20,5 @@ export const opsCommands: Command[] = [
   deadLettersListCommand,
   deadLettersReplayCommand,
   securityAuditCommand,
+  exportCommand,
 ];
