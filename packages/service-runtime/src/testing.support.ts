@@ -34,3 +34,26 @@ export function httpGet(url: string): Promise<{ status: number; body: string }> 
     req.end();
   });
 }
+
+/**
+ * The metrics pages of two replicas of a leader-elected service once exactly one of them shows
+ * `leaderMetric` at 1: the leader's page first.
+ */
+export async function leaderAndStandbyPages(
+  leaderMetric: string,
+  ports: readonly [number | undefined, number | undefined],
+): Promise<[string, string]> {
+  let pages: [string, string] = ['', ''];
+  const leads = (page: string) => page.includes(`${leaderMetric} 1\n`);
+  await until(
+    () => leads(pages[0]) !== leads(pages[1]),
+    20_000,
+    async () => {
+      pages = [
+        (await httpGet(`http://127.0.0.1:${ports[0]}/metrics`)).body,
+        (await httpGet(`http://127.0.0.1:${ports[1]}/metrics`)).body,
+      ];
+    },
+  );
+  return leads(pages[0]) ? pages : [pages[1], pages[0]];
+}

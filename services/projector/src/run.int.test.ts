@@ -3,28 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts, type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import type { LogLine } from '@threadline/service-runtime';
-import { httpGet as get, until } from '@threadline/service-runtime/testing';
+import { httpGet as get, leaderAndStandbyPages, until } from '@threadline/service-runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECTOR_METRICS } from './metrics.js';
 import { runProjector } from './run.js';
 import { readSettings } from './settings.js';
-
-/** The metrics pages of two replicas once exactly one of them leads: the leader's first. */
-async function settled(a: number | undefined, b: number | undefined): Promise<[string, string]> {
-  let pages: [string, string] = ['', ''];
-  const leads = (page: string) => page.includes('threadline_projector_leader 1\n');
-  await until(
-    () => leads(pages[0]) !== leads(pages[1]),
-    20_000,
-    async () => {
-      pages = [
-        (await get(`http://127.0.0.1:${a}/metrics`)).body,
-        (await get(`http://127.0.0.1:${b}/metrics`)).body,
-      ];
-    },
-  );
-  return leads(pages[0]) ? pages : [pages[1], pages[0]];
-}
 
 describe('runProjector', () => {
   let server: RunningNatsServer;
@@ -92,7 +75,10 @@ describe('runProjector', () => {
       for (const port of [firstPort, secondPort])
         expect(await get(`http://127.0.0.1:${port}/readyz`)).toEqual({ status: 200, body: 'ready\n' });
       // Joining, the second replica may win the lease (rendezvous hashing): wait for one leader, whichever.
-      const [page, standbyPage] = await settled(firstPort, secondPort);
+      const [page, standbyPage] = await leaderAndStandbyPages('threadline_projector_leader', [
+        firstPort,
+        secondPort,
+      ]);
       for (const name of Object.values(PROJECTOR_METRICS)) expect(page).toContain(`# TYPE ${name} `);
       expect(page).toContain('threadline_projector_leader 1\n');
       expect(page).toMatch(/^threadline_projector_lag_records \d+$/m);
