@@ -17,6 +17,12 @@ export interface CheckpointStore {
 
 export const CHECKPOINT_BUCKET = BucketNames.checkpoints;
 
+/** A stored checkpoint's text as a sequence: 0 for anything that is not a positive safe integer. */
+export function parseCheckpoint(text: string): number {
+  const value = Number(text);
+  return Number.isSafeInteger(value) && value > 0 ? value : 0;
+}
+
 export class MemoryCheckpointStore implements CheckpointStore {
   readonly values = new Map<string, number>();
   async get(name: string): Promise<number> {
@@ -45,9 +51,7 @@ export class KvCheckpointStore implements CheckpointStore {
 
   async get(name: string): Promise<number> {
     const entry = await this.kv.get(name);
-    if (entry?.operation !== 'PUT') return 0;
-    const value = Number(entry.string());
-    return Number.isSafeInteger(value) && value > 0 ? value : 0;
+    return entry?.operation === 'PUT' ? parseCheckpoint(entry.string()) : 0;
   }
 
   async set(name: string, seq: number): Promise<void> {

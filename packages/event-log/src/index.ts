@@ -16,6 +16,7 @@ export {
   type CheckpointStore,
   KvCheckpointStore,
   MemoryCheckpointStore,
+  parseCheckpoint,
 } from './checkpoints.js';
 export {
   ChainError,
@@ -28,6 +29,7 @@ export {
   RecordTooLargeError,
 } from './errors.js';
 export { inWindows } from './inWindows.js';
+export { readKvEntry } from './kvEntry.js';
 export { MemorySessionLog, type MemorySessionLogOptions } from './memorySessionLog.js';
 export {
   decodeStoredRecord,

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BucketNames } from '@threadline/protocol';
+import { CHECKPOINT_BUCKET, parseCheckpoint, readKvEntry } from '@threadline/event-log';
 import type { FoldProblem, ProjectedKey } from './projection.js';
 import {
   LIVE_PROJECTION,
@@ -133,14 +133,8 @@ export async function auditProjection(
 
 /** The live projector's checkpoint, read without creating the checkpoint bucket (0 when absent). */
 async function liveCheckpoint(jsm: JetStreamManager): Promise<number> {
-  const bucket = BucketNames.checkpoints;
-  const message = await jsm.streams
-    .getMessage(`KV_${bucket}`, { last_by_subj: `$KV.${bucket}.${PROJECTOR_CHECKPOINT}` })
-    .catch(() => null);
-  const operation = message?.header?.get('KV-Operation');
-  if (!message || operation === 'DEL' || operation === 'PURGE') return 0;
-  const value = Number(message.string());
-  return Number.isSafeInteger(value) && value > 0 ? value : 0;
+  const entry = await readKvEntry(jsm, CHECKPOINT_BUCKET, PROJECTOR_CHECKPOINT);
+  return entry ? parseCheckpoint(entry.text) : 0;
 }
 
 /** The report as lines for a terminal. */

@@ -6,11 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
+import { readKvEntry } from '@threadline/event-log';
 import { BucketNames, type ControlEventV1, controlEventV1Schema, Subjects } from '@threadline/protocol';
 import { snapshotEntryName } from '@threadline/session-worker';
 import type { CliContext } from '../context.js';
 import { notFound, usageError } from '../errors.js';
-import { kvGet, manager } from './shared.js';
+import { manager } from './shared.js';
 
 export interface PublishedControlV1 {
   id: string;
@@ -57,7 +58,11 @@ export async function publishControl(
       `cannot ${verb} ${JSON.stringify(sessionKey)}: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   const nc = await ctx.connect();
-  const stored = await kvGet(await manager(nc), BucketNames.sessionStore, snapshotEntryName(sessionKey));
+  const stored = await readKvEntry(
+    await manager(nc),
+    BucketNames.sessionStore,
+    snapshotEntryName(sessionKey),
+  );
   if (!stored)
     throw notFound(
       `no session ${JSON.stringify(sessionKey)} in the session store`,

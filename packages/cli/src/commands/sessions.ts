@@ -3,6 +3,7 @@
  * read model, KV `threadline-sessions`) as OpenClaw's `openclaw sessions` shows it, and one key's entry
  * with its transcript view (KV `threadline-transcripts`).
  */
+import { readKvEntry } from '@threadline/event-log';
 import type { ProjectedKey, SessionEntry, TranscriptView } from '@threadline/projector';
 import { BucketNames } from '@threadline/protocol';
 import { snapshotEntryName } from '@threadline/session-worker';
@@ -12,7 +13,6 @@ import type { Command } from './command.js';
 import {
   formatAge,
   formatTime,
-  kvGet,
   manager,
   oneLine,
   positiveInteger,
@@ -161,8 +161,8 @@ export async function readSession(ctx: CliContext, key: string): Promise<Session
   const jsm = await manager(await ctx.connect());
   const name = snapshotEntryName(key);
   const [stored, view] = await Promise.all([
-    kvGet(jsm, BucketNames.sessionStore, name),
-    kvGet(jsm, BucketNames.transcripts, name),
+    readKvEntry(jsm, BucketNames.sessionStore, name),
+    readKvEntry(jsm, BucketNames.transcripts, name),
   ]);
   if (!stored) return undefined;
   const projected = JSON.parse(stored.text) as ProjectedKey;

@@ -56,25 +56,6 @@ export async function readBucketIfPresent<T>(
   }
 }
 
-/** One KV entry's current value as text, without opening (or creating) the bucket; undefined if absent. */
-export async function kvGet(
-  jsm: JetStreamManager,
-  bucket: string,
-  name: string,
-): Promise<{ text: string; seq: number } | undefined> {
-  let message: Awaited<ReturnType<JetStreamManager['streams']['getMessage']>>;
-  try {
-    message = await jsm.streams.getMessage(`KV_${bucket}`, { last_by_subj: `$KV.${bucket}.${name}` });
-  } catch (error) {
-    if (isStreamNotFound(error)) return undefined;
-    throw error;
-  }
-  if (!message) return undefined;
-  const operation = message.header?.get('KV-Operation');
-  if (operation === 'DEL' || operation === 'PURGE') return undefined;
-  return { text: message.string(), seq: message.seq };
-}
-
 /** A whole number ≥ 1 given as an option's text, else a usage error naming the option. */
 export function positiveInteger(option: string, value: unknown): number {
   const text = String(value);
