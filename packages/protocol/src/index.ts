@@ -55,13 +55,25 @@ export {
   type ServerVersion,
   type ServerVersionVerdict,
 } from './serverVersion.js';
-export { BucketNames, StreamNames, SUBJECT_ROOT, Subjects } from './subjects.js';
+export { BucketNames, OpsService, StreamNames, SUBJECT_ROOT, Subjects } from './subjects.js';
 export {
   decodeSubjectToken,
   encodeSubjectToken,
   isValidSubjectToken,
   SubjectTokenError,
 } from './subjectToken.js';
+export {
+  continueTrace,
+  formatTraceparent,
+  isSpanId,
+  isTraceId,
+  MAX_TRACESTATE_LENGTH,
+  parseTraceparent,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+  type TraceContext,
+  traceHeaders,
+} from './traceContext.js';
 export {
   type DeadLetterInput,
   decodeBase64,

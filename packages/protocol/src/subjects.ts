@@ -79,6 +79,24 @@ export const Subjects = {
   tickAll: `${SUBJECT_ROOT}.tick.v1.*.*`,
 } as const;
 
+/**
+ * The request/reply endpoints of Threadline's ops service (the NATS services framework,
+ * `@nats-io/services`; discoverable with `nats micro ls`). Each takes a JSON request and answers with
+ * the same JSON document the matching `threadline … --json` command prints.
+ */
+export const OpsService = {
+  /** The service name `$SRV.PING.<name>` and `nats micro info <name>` find. */
+  name: 'threadline',
+  /** The whole system: streams, buckets, readers, workers, scheduler, projector, dead letters. */
+  status: `${SUBJECT_ROOT}.ops.v1.status`,
+  /** The session store's entries, newest first (`{ activeMinutes?, agentId?, limit? }`). */
+  sessionsList: `${SUBJECT_ROOT}.ops.v1.sessions.list`,
+  /** One key's entry and transcript view (`{ sessionKey }`). */
+  sessionsShow: `${SUBJECT_ROOT}.ops.v1.sessions.show`,
+  /** One key's records, or all keys' in a time range (`{ sessionKey?, since?, until?, limit? }`). */
+  replay: `${SUBJECT_ROOT}.ops.v1.replay`,
+} as const;
+
 export const StreamNames = {
   /** Chat events (`tl.in.v1.*.*`), stored partitioned by conversation. */
   inbound: 'THREADLINE_INBOUND',
