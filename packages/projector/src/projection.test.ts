@@ -140,6 +140,47 @@ function keyLog(sessionKey = KEY) {
       };
       return append(controlInput(event, state.snapshot, ctx));
     },
+    /** An OpenClaw session moved in (`threadline import`): its own times, a summary and two turns. */
+    imported(sessionId: string): Record {
+      n += 1;
+      const event = {
+        v: 1 as const,
+        type: 'session.imported' as const,
+        id: `import:${n}`,
+        sessionKey,
+        at: tick(),
+        source: 'openclaw',
+        sessionId,
+        startedAt: now - 90 * MIN,
+        updatedAt: now - 5 * MIN,
+        lastActivityAt: now - 5 * MIN,
+        settings: { label: 'trip' },
+        tokens: { input: 80, output: 20, total: 100, context: 25 },
+        compactionCount: 2,
+        origin: { channel: 'telegram', to: '42', chatType: 'direct' },
+        lastRoute: { channel: 'telegram', to: '42', chatType: 'direct' },
+        turns: [
+          {
+            id: 'oc-sum',
+            role: 'summary' as const,
+            text: 'Ada is planning a trip',
+            at: now - 60 * MIN,
+            tokens: 10,
+          },
+          {
+            id: 'oc-u1',
+            role: 'user' as const,
+            text: 'which train?',
+            at: now - 10 * MIN,
+            tokens: 5,
+            senderId: '42',
+            senderName: 'Ada',
+          },
+          { id: 'oc-a1', role: 'assistant' as const, text: 'the 9:12', at: now - 5 * MIN, tokens: 10 },
+        ],
+      };
+      return append(controlInput(event, state.snapshot, ctx));
+    },
     quietTimerFires(): Record {
       const timer = state.snapshot.context.timers.quiet;
       if (!timer) throw new Error('no quiet timer armed');
@@ -428,6 +469,50 @@ describe('the transcript view', () => {
       'second question',
     ]);
     expect(projected.transcript.seq).toBe(log.records.at(-1)?.seq);
+  });
+
+  it('given an imported session, then messages and a compaction that keeps an imported turn, when folded, then entry and view carry the import on', () => {
+    const log = keyLog();
+    const imported = log.imported('oc-session');
+    const first = project(log.records);
+    expect(first.key.entry).toMatchObject({
+      sessionId: 'oc-session',
+      startedAt: imported.at - 90 * MIN,
+      lastActivityAt: imported.at - 5 * MIN,
+      updatedAt: imported.at - 5 * MIN,
+      label: 'trip',
+      inputTokens: 80,
+      contextTokens: 25,
+      compactionCount: 2,
+      messageCount: 2,
+      channel: 'telegram',
+      lastTo: '42',
+      chatType: 'direct',
+    });
+    expect(first.transcript.turns.map((t) => [t.role, t.text, t.tokens])).toEqual([
+      ['summary', 'Ada is planning a trip', 10],
+      ['user', 'which train?', 5],
+      ['assistant', 'the 9:12', 10],
+    ]);
+    expect(first.transcript.turns[1]).toMatchObject({ senderId: '42', senderName: 'Ada' });
+    log.message('and back?', { tokens: 4 });
+    const compact = log.message('/compact');
+    const done = log.compactionCompleted(compactionIdOf(compact), {
+      summary: 'A trip, trains chosen',
+      keptIds: ['oc-a1', turnIdOf(compact)],
+    });
+    const projected = project([...log.records.slice(1)], {}, first);
+    expect({ sessionId: projected.transcript.sessionId, turns: projected.transcript.turns }).toEqual(
+      transcriptOf(bodies(log.records)),
+    );
+    expect(projected.transcript.turns.map((t) => t.text)).toEqual([
+      'A trip, trains chosen',
+      'the 9:12',
+      '/compact',
+    ]);
+    expect(projected.key.entry).toMatchObject({ sessionId: 'oc-session', compactionCount: 3 });
+    expect(done.seq).toBe(projected.key.seq);
+    expect(projected.problems).toEqual([]);
   });
 
   it('given a record that adds no turn, when folded, then the view is the same object (nothing to write)', () => {

@@ -504,6 +504,19 @@ describe('JSON Schema generation', () => {
       ['v', 'type', 'id', 'sessionKey', 'at', 'compactionId', 'reason'],
       ['v', 'type', 'id', 'sessionKey', 'at'],
       ['v', 'type', 'id', 'sessionKey', 'at', 'override'],
+      [
+        'v',
+        'type',
+        'id',
+        'sessionKey',
+        'at',
+        'source',
+        'sessionId',
+        'startedAt',
+        'updatedAt',
+        'lastActivityAt',
+        'turns',
+      ],
     ]);
     for (const branch of schema.oneOf) {
       expect(branch.additionalProperties).toBeUndefined();

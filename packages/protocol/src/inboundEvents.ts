@@ -54,6 +54,8 @@ export const MAX_TOOL_CALLS = 128;
 export const MAX_KEPT_TURNS = 1024;
 /** A delivery's text: a reply's, or a command answer (a `/context json` answer can be long). */
 export const MAX_DELIVERY_TEXT_LENGTH = 131_072;
+/** Turns one imported session may bring (its latest summary and the conversation after it). */
+export const MAX_IMPORTED_TURNS = 2048;
 /**
  * The default byte cap for one inbound message, NATS's default `max_payload` (1 MiB). The cap is checked
  * before anything is decoded.
@@ -330,6 +332,7 @@ export const CONTROL_EVENT_TYPES = [
   'compaction.failed',
   'compaction.requested',
   'send-policy.set',
+  'session.imported',
 ] as const;
 export type ControlEventTypeV1 = (typeof CONTROL_EVENT_TYPES)[number];
 
@@ -346,6 +349,44 @@ const controlEventCommon = {
     'When the event happened (for a timer, when it fired): integer milliseconds since 1970-01-01T00:00:00Z.',
   ),
 };
+
+/** Where a conversation is on a channel (a session's origin or delivery route), as an import states it. */
+const routeSchema = z
+  .object({
+    channel: text(MAX_NAME_LENGTH, 1).describe('The channel, e.g. `telegram`.'),
+    to: text(MAX_ID_LENGTH, 1).describe('The peer: the other person in a DM, else the group or channel id.'),
+    chatType: text(MAX_NAME_LENGTH, 1).describe('`direct`, `group`, `channel` (or another the source used).'),
+    accountId: optional(text(MAX_ID_LENGTH)).describe('The account on the channel.'),
+    threadId: optional(text(MAX_ID_LENGTH)).describe('The thread inside the conversation.'),
+    provider: optional(text(MAX_NAME_LENGTH)).describe('The provider that carried it.'),
+  })
+  .describe('A conversation on a channel.');
+
+const importedTurnSchema = z
+  .object({
+    id: producerId('The turn id in the source (a message id, a reply id, a compaction id).'),
+    role: z.enum(['user', 'assistant', 'summary']).describe('Who wrote it; `summary` replaces older turns.'),
+    text: text(MAX_TEXT_LENGTH).describe('What it says.'),
+    at: epochMs.describe('When it was written.'),
+    tokens: optional(count(MAX_TOKENS)).describe('Tokens it holds in the context, when the source knew.'),
+    senderId: optional(text(MAX_ID_LENGTH)).describe('Who sent a `user` turn.'),
+    senderName: optional(text(MAX_DISPLAY_NAME_LENGTH)).describe('Their display name.'),
+  })
+  .describe('One turn of the imported conversation.');
+
+const setting = (what: string) => optional(text(MAX_SESSION_KEY_LENGTH)).describe(what);
+const importedSettingsSchema = z
+  .object({
+    thinkingLevel: setting('`/think` level.'),
+    verboseLevel: setting('`/verbose` level.'),
+    reasoningLevel: setting('`/reasoning` level.'),
+    modelOverride: setting('The model chosen for the session.'),
+    providerOverride: setting('The provider chosen for the session.'),
+    label: setting('A label the person gave the session.'),
+    displayName: setting('A display name for the session.'),
+    spawnedBy: setting('The key of the session that spawned this one (sub-agents).'),
+  })
+  .describe("The person's settings in the session (spec §2.6).");
 
 /**
  * The body of `tl.ctl.v1.<sessionKey>`: one key-addressed control event from the scheduler or an ops
@@ -420,6 +461,38 @@ export const controlEventV1Schema = z
           .describe('`allow` or `deny` replies for this session, or `inherit` the configured policy.'),
       })
       .describe("An operator sets the running session's send override, as `/send on|off|inherit` would."),
+    z
+      .object({
+        v: controlVersion,
+        type: z.literal('session.imported').describe('A session moved in from another store.'),
+        ...controlEventCommon,
+        source: text(MAX_NAME_LENGTH, 1).describe('The store it came from, e.g. `openclaw`.'),
+        sessionId: producerId('The session id in the source, kept.'),
+        startedAt: epochMs.describe('When the session started.'),
+        updatedAt: epochMs.describe('When it last changed.'),
+        lastActivityAt: epochMs.describe('Its last activity: what freshness is measured from.'),
+        settings: importedSettingsSchema.optional(),
+        sendPolicy: optional(z.enum(['allow', 'deny'])).describe("The session's send override."),
+        tokens: z
+          .object({
+            input: count(MAX_TOKENS),
+            output: count(MAX_TOKENS),
+            total: count(MAX_TOKENS),
+            context: count(MAX_TOKENS),
+          })
+          .optional()
+          .describe('Token counts: input, output, total, and what is in the context now.'),
+        compactionCount: optional(count(MAX_TOKENS)).describe('Compactions so far.'),
+        origin: optional(routeSchema).describe('Where its first message came from.'),
+        lastRoute: optional(routeSchema).describe("Where replies go: the latest message's conversation."),
+        turns: z
+          .array(importedTurnSchema)
+          .max(MAX_IMPORTED_TURNS)
+          .describe('The conversation, oldest first: the latest summary, then every turn after it.'),
+      })
+      .describe(
+        'An ops tool moves a session in (`threadline import`). Only a key that never had a session takes it.',
+      ),
   ])
   .meta({
     title: 'Threadline control event, v1',

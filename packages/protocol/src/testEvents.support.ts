@@ -20,6 +20,17 @@ export function control(
     'compaction.failed': { compactionId: 's1:compaction:3', reason: 'summariser returned HTTP 503' },
     'compaction.requested': {},
     'send-policy.set': { override: 'deny' },
+    'session.imported': {
+      source: 'openclaw',
+      sessionId: '5f3c2a9e-0d41-4c7b-9a55-2f1e8b7c6d01',
+      startedAt: 1_776_600_000_000,
+      updatedAt: 1_776_670_000_000,
+      lastActivityAt: 1_776_670_000_000,
+      turns: [
+        { id: 'msg-1', role: 'user', text: 'book a table for two', at: 1_776_660_000_000, senderId: '111' },
+        { id: 'msg-2', role: 'assistant', text: 'done: 8pm at Lino', at: 1_776_670_000_000 },
+      ],
+    },
   };
   return {
     v: 1,

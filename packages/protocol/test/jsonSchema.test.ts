@@ -130,6 +130,7 @@ describe('examples in docs/protocol.md', () => {
       'control',
       'control',
       'control',
+      'control',
       'delivery',
       'dead-letter',
     ]);

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatCommand } from './chatCommands.js';
 import { type Decision, decide, replay, type SessionSnapshot, serializeSnapshot } from './sessionDecider.js';
-import type { InboundMessage, LifecycleRules, OutboundReply, SessionInput } from './sessionMachine.js';
+import type {
+  InboundMessage,
+  LifecycleRules,
+  OutboundReply,
+  SessionImported,
+  SessionInput,
+} from './sessionMachine.js';
 
 // Given/when/then specs for the lifecycle (spec §2, §2.5, §2.6, §5): given the inputs so far, when one
 // more arrives, then these facts, timers and answers come out and the machine is in this state.
@@ -765,5 +771,111 @@ describe('operator controls (outside the chat)', () => {
     const short = given(msg(T0, 'only')).when({ type: 'compaction.requested', at: T0 + 1 });
     expect(short.facts).toEqual([]);
     expect(short.snapshot.state).toBe('active');
+  });
+});
+
+describe('an imported session (threadline import --openclaw)', () => {
+  const imported = (extra: Partial<SessionImported> = {}): SessionImported => ({
+    type: 'session.imported',
+    at: T0 + HOUR,
+    source: 'openclaw',
+    sessionId: 'oc-1',
+    startedAt: T0 - 2 * HOUR,
+    updatedAt: T0 - 10 * MIN,
+    lastActivityAt: T0 - 10 * MIN,
+    settings: { label: 'travel', modelOverride: 'gpt-x' },
+    sendOverride: 'deny',
+    tokens: { input: 100, output: 50, total: 150, context: 70 },
+    compactionCount: 1,
+    origin: { channel: 'telegram', to: '111', chatType: 'direct' },
+    lastRoute: { channel: 'telegram', to: '111', chatType: 'direct', accountId: 'bot1' },
+    turns: [
+      { id: 'c1', role: 'summary', text: 'earlier: flights', at: T0 - HOUR, tokens: 30 },
+      { id: 'u1', role: 'user', text: 'and hotels?', at: T0 - 30 * MIN, tokens: 20, senderId: '111' },
+      { id: 'a1', role: 'assistant', text: 'two options', at: T0 - 10 * MIN, tokens: 20 },
+    ],
+    rules: idle2h,
+    ...extra,
+  });
+
+  it('given a key that never had a session, it runs from its own times, counters, settings and routes', () => {
+    const d = given().when(imported());
+    expect(d.snapshot.state).toBe('active');
+    const c = d.snapshot.context;
+    expect(c).toMatchObject({
+      sessionId: 'oc-1',
+      previousSessionId: null,
+      startedAt: T0 - 2 * HOUR,
+      updatedAt: T0 - 10 * MIN,
+      lastActivityAt: T0 - 10 * MIN,
+      settings: { label: 'travel', modelOverride: 'gpt-x' },
+      sendOverride: 'deny',
+      tokens: { input: 100, output: 50, total: 150, context: 70 },
+      compactionCount: 1,
+      messageCount: 2,
+      turnsSinceCompaction: 2,
+      lastMessageAt: T0 - 30 * MIN,
+      lastReplyAt: T0 - 10 * MIN,
+      origin: { channel: 'telegram', to: '111', chatType: 'direct' },
+      lastRoute: { channel: 'telegram', to: '111', chatType: 'direct', accountId: 'bot1' },
+    });
+    expect(d.facts).toEqual([
+      {
+        type: 'SessionImported',
+        at: T0 + HOUR,
+        sessionId: 'oc-1',
+        source: 'openclaw',
+        startedAt: T0 - 2 * HOUR,
+        policy: idle2h.policy,
+        timeZone: 'UTC',
+        turns: [
+          { id: 'c1', role: 'summary', at: T0 - HOUR, tokens: 30 },
+          { id: 'u1', role: 'user', at: T0 - 30 * MIN, tokens: 20 },
+          { id: 'a1', role: 'assistant', at: T0 - 10 * MIN, tokens: 20 },
+        ],
+      },
+    ]);
+    // The clock is measured from its last activity, not from the import (stale from the next millisecond).
+    expect(d.timers.schedule.map((t) => [t.kind, t.dueAt]).sort()).toEqual([
+      ['expiry', T0 - 10 * MIN + 2 * HOUR + 1],
+      ['quiet', T0 - 10 * MIN + 5 * MIN],
+    ]);
+  });
+
+  it('then a message continues the same session, and the idle deadline moves with it', () => {
+    const g = given(imported());
+    const d = g.when(msg(T0 + HOUR + MIN, 'book the second', { rules: idle2h }));
+    expect(factTypes(d)).toEqual(['MessageRecorded']);
+    expect(d.snapshot.context.sessionId).toBe('oc-1');
+    expect(d.snapshot.context.messageCount).toBe(3);
+  });
+
+  it('an imported session already past its deadline ends at that deadline when its timer is delivered', () => {
+    const old = imported({ lastActivityAt: T0 - 5 * HOUR, updatedAt: T0 - 5 * HOUR });
+    const g = given(old);
+    const d = g.when(fire(g.snapshot, 'expiry', 3 * HOUR));
+    expect(d.facts).toEqual([
+      { type: 'SessionExpired', at: T0 - 3 * HOUR + 1, sessionId: 'oc-1', reason: 'idle' },
+    ]);
+  });
+
+  it.each([
+    ['running', [msg(T0)]],
+    [
+      'expired',
+      [msg(T0, 'hi', { rules: idle2h }), { type: 'timer.fired', timerId: 'x', at: T0 } as SessionInput],
+    ],
+    ['imported already', [imported()]],
+  ])('given a key whose session is %s, it changes nothing (importing twice is harmless)', (_, inputs) => {
+    const g = given(...(inputs as SessionInput[]));
+    const d = g.when(imported({ sessionId: 'oc-2' }));
+    expect(d.facts).toEqual([]);
+    expect(d.timers).toEqual({ schedule: [], cancel: [] });
+    expect(serializeSnapshot(d.snapshot)).toBe(serializeSnapshot(g.snapshot));
+  });
+
+  it('replaying the import gives the same snapshot, byte for byte', () => {
+    const input = imported();
+    expect(serializeSnapshot(replay([input]))).toBe(serializeSnapshot(replay([input])));
   });
 });

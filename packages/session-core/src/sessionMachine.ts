@@ -184,6 +184,42 @@ export interface SendPolicySet {
   override: 'allow' | 'deny' | null;
 }
 
+/** One turn of an imported conversation, oldest first: a person's message, an agent reply, or a summary. */
+export interface ImportedTurn {
+  id: string;
+  role: 'user' | 'assistant' | 'summary';
+  text: string;
+  at: number;
+  tokens?: number;
+  senderId?: string;
+  senderName?: string;
+}
+
+/**
+ * A session moved in from another store (`threadline import --openclaw`): its id, times, counters,
+ * settings, routes and current conversation (the latest summary and the turns after it). Only a key that
+ * has never had a session takes it; on any other key it changes nothing, so importing twice is harmless.
+ */
+export interface SessionImported {
+  type: 'session.imported';
+  /** When the import ran. The session's own times below are the source store's. */
+  at: number;
+  /** Where it came from, e.g. `openclaw`. */
+  source: string;
+  sessionId: string;
+  startedAt: number;
+  updatedAt: number;
+  lastActivityAt: number;
+  settings: SessionSettings;
+  sendOverride: 'allow' | 'deny' | null;
+  tokens: TokenCounters;
+  compactionCount: number;
+  origin: MessageRoute | null;
+  lastRoute: MessageRoute | null;
+  turns: ImportedTurn[];
+  rules: LifecycleRules;
+}
+
 export interface SettingsUpdated {
   type: 'settings.updated';
   at: number;
@@ -200,7 +236,8 @@ export type SessionInput =
   | ClockTick
   | SettingsUpdated
   | CompactionRequested
-  | SendPolicySet;
+  | SendPolicySet
+  | SessionImported;
 
 // ───────────────────────────── state ─────────────────────────────
 
@@ -325,6 +362,20 @@ export type SessionFact =
       settings: SessionSettings;
       policy: ResetPolicy;
       timeZone?: string;
+    }
+  /**
+   * A session moved in from another store, with its conversation (ids, roles, times and tokens of the
+   * turns; their texts are in the recorded input). It is running from here on, on its own times.
+   */
+  | {
+      type: 'SessionImported';
+      at: number;
+      sessionId: string;
+      source: string;
+      startedAt: number;
+      policy: ResetPolicy;
+      timeZone?: string;
+      turns: { id: string; role: ImportedTurn['role']; at: number; tokens: number }[];
     }
   | { type: 'SessionReset'; at: number; sessionId: string; trigger: string }
   | { type: 'SessionIdled'; at: number; sessionId: string }
@@ -797,6 +848,11 @@ const notRunning = {
   },
 } as const;
 
+/** `new` also takes an imported session: the only state in which one is accepted. */
+const fresh = {
+  on: { ...notRunning.on, 'session.imported': { target: 'active', actions: 'startByImport' } },
+} as const;
+
 export const sessionMachine = setup({
   types: {
     context: {} as SessionContext,
@@ -889,6 +945,57 @@ export const sessionMachine = setup({
       if (event.type === 'message.inbound' && command && command.rest !== '') {
         enqueue.raise({ ...event, text: command.rest, command: null });
       }
+    }),
+    startByImport: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'session.imported') return;
+      const step = new Step(context, enqueue as unknown as Enqueue);
+      const turns = event.turns.map((turn) => ({
+        id: turn.id,
+        role: turn.role,
+        at: turn.at,
+        tokens: tokensOf(turn.tokens),
+      }));
+      const lastOf = (role: ImportedTurn['role']) =>
+        turns.reduce<number | null>(
+          (last, t) => (t.role === role ? Math.max(last ?? t.at, t.at) : last),
+          null,
+        );
+      step.update((d) => {
+        d.sessionId = event.sessionId;
+        d.startedAt = event.startedAt;
+        d.lastActivityAt = event.lastActivityAt;
+        d.updatedAt = event.updatedAt;
+        d.rules = event.rules;
+        d.settings = event.settings;
+        d.sendOverride = event.sendOverride;
+        d.tokens = {
+          input: tokensOf(event.tokens.input),
+          output: tokensOf(event.tokens.output),
+          total: tokensOf(event.tokens.total),
+          context: tokensOf(event.tokens.context),
+        };
+        d.compactionCount = tokensOf(event.compactionCount);
+        d.messageCount = turns.filter((t) => t.role !== 'summary').length;
+        d.turnsSinceCompaction = d.messageCount;
+        d.origin = event.origin;
+        d.lastRoute = event.lastRoute;
+        d.lastMessageAt = lastOf('user');
+        d.lastReplyAt = lastOf('assistant');
+      });
+      step.fact({
+        type: 'SessionImported',
+        at: event.at,
+        sessionId: event.sessionId,
+        source: event.source,
+        startedAt: event.startedAt,
+        policy: event.rules.policy,
+        ...(event.rules.timeZone === undefined ? {} : { timeZone: event.rules.timeZone }),
+        turns,
+      });
+      // From here on the clock rules it, measured from its own last activity: an imported session that is
+      // already past its deadline ends at that deadline when the timer is delivered.
+      step.rearm(event.lastActivityAt);
+      step.commit();
     }),
     expireAtDeadline: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'message.inbound' && event.type !== 'reply.outbound' && event.type !== 'clock.tick')
@@ -1164,7 +1271,7 @@ export const sessionMachine = setup({
     },
   },
   states: {
-    new: notRunning,
+    new: fresh,
     active: {
       on: {
         'message.inbound': [

@@ -151,3 +151,64 @@ describe('operator control events as inputs', () => {
       });
   });
 });
+
+describe('an imported session as an input', () => {
+  const imported = {
+    v: 1 as const,
+    type: 'session.imported' as const,
+    id: 'import:openclaw:1',
+    sessionKey: 'agent:main:telegram:group:-100',
+    at: T0,
+    source: 'openclaw',
+    sessionId: 'oc-1',
+    startedAt: T0 - 3_600_000,
+    updatedAt: T0 - 60_000,
+    lastActivityAt: T0 - 60_000,
+    settings: { label: 'team', thinkingLevel: 'high' },
+    sendPolicy: 'deny' as const,
+    origin: { channel: 'telegram', to: '-100', chatType: 'group' },
+    lastRoute: { channel: 'telegram', to: '-100', chatType: 'group', threadId: '7' },
+    turns: [
+      { id: 'u1', role: 'user' as const, text: 'hi', at: T0 - 120_000, senderId: '42' },
+      { id: 'a1', role: 'assistant' as const, text: 'hello', at: T0 - 60_000, tokens: 3 },
+    ],
+  };
+
+  it('copies the source session and resolves the rules for its channel and chat type with this config', () => {
+    const byType: InputContext = {
+      ...ctx,
+      config: parseConfig({
+        session: {
+          reset: { mode: 'daily', atHour: 4 },
+          resetByType: { thread: { mode: 'idle', idleMinutes: 45 } },
+        },
+      }).config,
+    };
+    const item = controlInput(imported, undefined, byType);
+    expect(item).toMatchObject({ sessionKey: imported.sessionKey, inputId: 'ctl:import:openclaw:1' });
+    expect(item.input).toMatchObject({
+      type: 'session.imported',
+      sessionId: 'oc-1',
+      settings: { label: 'team', thinkingLevel: 'high' },
+      sendOverride: 'deny',
+      tokens: { input: 0, output: 0, total: 0, context: 0 },
+      compactionCount: 0,
+      origin: { channel: 'telegram', to: '-100', chatType: 'group' },
+      lastRoute: { channel: 'telegram', to: '-100', chatType: 'group', threadId: '7' },
+      turns: [
+        { id: 'u1', role: 'user', text: 'hi', at: T0 - 120_000, senderId: '42' },
+        { id: 'a1', role: 'assistant', text: 'hello', at: T0 - 60_000, tokens: 3 },
+      ],
+    });
+    // The session came with a thread: the thread rule applies, as it would to its next message.
+    expect(item.input.type === 'session.imported' && item.input.rules.policy).toEqual({
+      mode: 'idle',
+      atHour: 4,
+      idleMinutes: 45,
+    });
+    const withoutThread = controlInput({ ...imported, lastRoute: imported.origin }, undefined, byType);
+    expect(withoutThread.input.type === 'session.imported' && withoutThread.input.rules.policy.mode).toBe(
+      'daily',
+    );
+  });
+});

@@ -8,10 +8,13 @@ import { type AgentReplyV1, type ChatEventV1, type ControlEventV1, isSystemTurn 
 import {
   type DeliveryVerdict,
   type LifecycleRules,
+  type MessageRoute,
   parseChatCommand,
   resolveLifecycleRules,
   resolveSessionKey,
+  type SessionImported,
   type SessionInput,
+  type SessionSettings,
   type SessionSnapshot,
   sendPolicyOf,
   type ThreadlineConfig,
@@ -63,15 +66,18 @@ export function deterministicUuid(seed: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function rulesFor(sessionKey: string, event: ChatEventV1 | null, ctx: InputContext): LifecycleRules {
+/** What the rules depend on besides the key: the channel, thread and chat type a message came with. */
+type RulesWhere = Pick<ChatEventV1, 'channel' | 'threadId' | 'parentPeer' | 'chatType'>;
+
+function rulesFor(sessionKey: string, where: Partial<RulesWhere> | null, ctx: InputContext): LifecycleRules {
   return resolveLifecycleRules(ctx.config, {
     sessionKey,
-    ...(event
+    ...(where
       ? {
-          channel: event.channel,
-          threadId: event.threadId ?? null,
-          parentPeer: event.parentPeer ?? null,
-          chatType: event.chatType,
+          ...(where.channel === undefined ? {} : { channel: where.channel }),
+          threadId: where.threadId ?? null,
+          parentPeer: where.parentPeer ?? null,
+          ...(where.chatType === undefined ? {} : { chatType: where.chatType }),
         }
       : {}),
     ...(ctx.hostTimeZone === undefined ? {} : { hostTimeZone: ctx.hostTimeZone }),
@@ -271,5 +277,67 @@ export function controlInput(
           override: event.override === 'inherit' ? null : event.override,
         },
       };
+    case 'session.imported':
+      return { ...base, input: importInput(event, ctx) };
   }
+}
+
+type ImportEvent = Extract<ControlEventV1, { type: 'session.imported' }>;
+
+/**
+ * An imported session as its input. The rules are this system's, resolved for the key and the channel,
+ * thread and chat type the session came with; everything else is the source's, copied.
+ */
+function importInput(event: ImportEvent, ctx: InputContext): SessionImported {
+  const route = (r: ImportEvent['origin']): MessageRoute | null =>
+    r === undefined
+      ? null
+      : {
+          channel: r.channel,
+          to: r.to,
+          chatType: r.chatType,
+          ...(r.accountId === undefined ? {} : { accountId: r.accountId }),
+          ...(r.threadId === undefined ? {} : { threadId: r.threadId }),
+          ...(r.provider === undefined ? {} : { provider: r.provider }),
+        };
+  const where = event.lastRoute ?? event.origin;
+  const chatType = where?.chatType;
+  const settings: SessionSettings = {};
+  for (const [name, value] of Object.entries(event.settings ?? {}))
+    if (typeof value === 'string') settings[name as keyof SessionSettings] = value;
+  return {
+    type: 'session.imported',
+    at: event.at,
+    source: event.source,
+    sessionId: event.sessionId,
+    startedAt: event.startedAt,
+    updatedAt: event.updatedAt,
+    lastActivityAt: event.lastActivityAt,
+    settings,
+    sendOverride: event.sendPolicy ?? null,
+    tokens: event.tokens ?? { input: 0, output: 0, total: 0, context: 0 },
+    compactionCount: event.compactionCount ?? 0,
+    origin: route(event.origin),
+    lastRoute: route(event.lastRoute),
+    turns: event.turns.map((turn) => ({
+      id: turn.id,
+      role: turn.role,
+      text: turn.text,
+      at: turn.at,
+      ...(turn.tokens === undefined ? {} : { tokens: turn.tokens }),
+      ...(turn.senderId === undefined ? {} : { senderId: turn.senderId }),
+      ...(turn.senderName === undefined ? {} : { senderName: turn.senderName }),
+    })),
+    rules: rulesFor(
+      event.sessionKey,
+      where
+        ? {
+            channel: where.channel,
+            ...(where.threadId === undefined ? {} : { threadId: where.threadId }),
+            ...(chatType === 'direct' || chatType === 'group' || chatType === 'channel' ? { chatType } : {}),
+          }
+        : null,
+      ctx,
+    ),
+  };
 }

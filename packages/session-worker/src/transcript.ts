@@ -21,7 +21,7 @@ export interface Transcript {
 /** What a turn is made of before it is recorded: the text and the people from the input. */
 export type TurnSource = Omit<TranscriptTurn, 'at' | 'tokens'>;
 
-/** Finds a turn's source by `m:<messageId>` or `r:<replyId>`. */
+/** Finds a turn's source by `m:<messageId>`, `r:<replyId>` or (an imported turn) `i:<turnId>`. */
 export type TurnSources = (key: string) => TurnSource | undefined;
 
 export const EMPTY_TRANSCRIPT: Transcript = { sessionId: null, turns: [] };
@@ -74,6 +74,16 @@ function remember(sources: Map<string, TurnSource>, input: SessionInput): void {
       ...(input.sender.displayName === undefined ? {} : { senderName: input.sender.displayName }),
       text,
     });
+  } else if (input.type === 'session.imported') {
+    for (const turn of input.turns) {
+      sources.set(`i:${turn.id}`, {
+        id: turn.id,
+        role: turn.role,
+        text: turn.text,
+        ...(turn.senderId === undefined ? {} : { senderId: turn.senderId }),
+        ...(turn.senderName === undefined ? {} : { senderName: turn.senderName }),
+      });
+    }
   } else if (input.type === 'reply.outbound') {
     sources.set(`r:${input.replyId}`, {
       id: input.replyId,
@@ -94,6 +104,16 @@ function apply(
   switch (fact.type) {
     case 'SessionStarted':
       return { turns: [], sessionId: fact.sessionId };
+    case 'SessionImported':
+      // The imported conversation is the new session's: its order and times from the fact, texts from the input.
+      return {
+        sessionId: fact.sessionId,
+        turns: fact.turns.map((turn) => ({
+          ...(sources(`i:${turn.id}`) ?? { id: turn.id, role: turn.role, text: '' }),
+          tokens: turn.tokens,
+          at: turn.at,
+        })),
+      };
     case 'MessageRecorded':
     case 'ReplyRecorded': {
       // Only turns of the running session; a late reply recorded after its session ended is history, not context.
