@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { deadLettersListCommand, deadLettersReplayCommand } from './deadLetters.js';
 import { exportCommand } from './exportOpenClaw.js';
+import { importCommand } from './importOpenClaw.js';
 import { rebuildCommand } from './rebuild.js';
 import { resetCommand } from './reset.js';
 import { securityAuditCommand } from './securityAudit.js';
@@ -21,4 +22,5 @@ export const opsCommands: Command[] = [
   deadLettersReplayCommand,
   securityAuditCommand,
   exportCommand,
+  importCommand,
 ];

@@ -63,6 +63,7 @@ describe("OpenClaw's layout", () => {
         id: 'm2',
         parentId: 'c1',
         timestamp: '2026-11-24T09:06:00.000Z',
+        tokens: 3,
         message: { role: 'user', content: [{ type: 'text', text: 'and now?' }], senderId: '42' },
       },
       {
@@ -70,6 +71,7 @@ describe("OpenClaw's layout", () => {
         id: 'r2',
         parentId: 'm2',
         timestamp: '2026-11-24T09:07:00.000Z',
+        tokens: 2,
         message: { role: 'assistant', content: [{ type: 'text', text: 'now this' }] },
       },
     ]);

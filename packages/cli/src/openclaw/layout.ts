@@ -3,7 +3,8 @@
  * `agents/<agentId>/sessions/sessions.json` — session key → entry — and one transcript per session id,
  * `agents/<agentId>/sessions/<sessionId>.jsonl`: a `session` header line, then one line per turn
  * (`message` for the person and the agent, `compaction` for a summary that replaced older turns), each
- * linked to the one before it by `parentId`. Pure: entries and turns in, JSON values out.
+ * linked to the one before it by `parentId`. Pure: entries and turns in, JSON values out. readStore.ts reads
+ * the same layout back (and OpenClaw's own variants of it) for `import --openclaw`.
  */
 import type { TranscriptTurn } from '@threadline/compaction';
 import type { SessionEntry } from '@threadline/projector';
@@ -77,6 +78,8 @@ export function openClawTranscriptLines(
         : {
             type: 'message',
             ...common,
+            // Not an OpenClaw field: the turn's context tokens, so an import back loses nothing.
+            ...(turn.tokens > 0 ? { tokens: turn.tokens } : {}),
             message: {
               role: turn.role,
               content: [{ type: 'text', text: turn.text }],
