@@ -6,7 +6,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Command } from './commands/command.js';
 import { CliContext, type CliIo, DEFAULT_NATS_URL } from './context.js';
-import { CliError, type ExitCode, ExitCodes } from './errors.js';
+import { CliError, cliErrorOf, type ExitCode, ExitCodes } from './errors.js';
 
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
@@ -97,10 +97,7 @@ export function helpText(commands: readonly Command[]): string {
 }
 
 function fail(io: CliIo, json: boolean, error: unknown): ExitCode {
-  const cliError =
-    error instanceof CliError
-      ? error
-      : new CliError(ExitCodes.Failed, error instanceof Error ? error.message : String(error));
+  const cliError = cliErrorOf(error);
   if (json)
     io.out(
       JSON.stringify({

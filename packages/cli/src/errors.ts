@@ -1,3 +1,5 @@
+import { OpsError, OpsErrorCodes } from '@threadline/ops';
+
 /**
  * How the CLI ends: every subcommand returns one of these exit codes, and every failure is a
  * {@link CliError} with a message meant for the operator (what went wrong, and what to do about it).
@@ -32,3 +34,21 @@ export class CliError extends Error {
 
 export const usageError = (message: string, hint?: string) => new CliError(ExitCodes.Usage, message, hint);
 export const notFound = (message: string, hint?: string) => new CliError(ExitCodes.NotFound, message, hint);
+
+/**
+ * Any failure as a {@link CliError}: an operation's {@link OpsError} by its kind (bad request → usage, not
+ * found → not found, anything else → failed), with its hint; anything unplanned as failed.
+ */
+export function cliErrorOf(error: unknown): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof OpsError) {
+    const exitCode =
+      error.code === OpsErrorCodes.BadRequest
+        ? ExitCodes.Usage
+        : error.code === OpsErrorCodes.NotFound
+          ? ExitCodes.NotFound
+          : ExitCodes.Failed;
+    return new CliError(exitCode, error.message, error.hint, { cause: error });
+  }
+  return new CliError(ExitCodes.Failed, error instanceof Error ? error.message : String(error));
+}

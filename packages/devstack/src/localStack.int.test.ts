@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectToNats } from '@threadline/nats';
-import { afterEach, describe, expect, it } from 'vitest';
+import { OpsService } from '@threadline/protocol';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   describeService,
   type LocalStack,
@@ -34,6 +37,7 @@ describe('startLocalStack', () => {
       workers: 0,
       projectors: 0,
       schedulers: 0,
+      ops: 0,
     });
     expect(first.nats.storeDir).toBe(join(dir, 'nats'));
     let nc = await connectToNats({ servers: first.nats.url });
@@ -49,6 +53,7 @@ describe('startLocalStack', () => {
       workers: 0,
       projectors: 0,
       schedulers: 0,
+      ops: 0,
     });
     stacks.push(second);
     nc = await connectToNats({ servers: second.nats.url });
@@ -56,6 +61,58 @@ describe('startLocalStack', () => {
     expect(info.state.messages).toBe(1);
     await nc.close();
     expect(second.describe().join('\n')).toContain(second.nats.url);
+  });
+
+  describe('with the ops service (built first)', () => {
+    beforeAll(() => {
+      const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+      execFileSync(
+        join(repoRoot, 'node_modules/.bin/turbo'),
+        ['run', 'build', '--filter=@threadline/ops-service...', '--output-logs=errors-only'],
+        {
+          cwd: repoRoot,
+          stdio: 'inherit',
+          // turbo looks for the package manager's binary on PATH: the workspace's pinned pnpm.
+          env: {
+            ...process.env,
+            PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
+            TURBO_TELEMETRY_DISABLED: '1',
+          },
+        },
+      );
+    }, 240_000);
+
+    it('runs the ops service: $SRV.PING finds it, tl.ops.v1.status answers, and it stops with the stack', async () => {
+      const stack = await startLocalStack({
+        dataDir: await dataDir(),
+        natsPort: 0,
+        httpPort: 0,
+        workers: 0,
+        projectors: 0,
+        schedulers: 0,
+      });
+      stacks.push(stack);
+      expect(stack.opsPids).toHaveLength(1);
+      expect(stack.describe().join('\n')).toMatch(/Ops service ops-1 \(pid \d+\), log .*ops-1\.log/);
+      const nc = await connectToNats({ servers: stack.nats.url });
+      try {
+        const ping = await nc.request(`$SRV.PING.${OpsService.name}`, '', { timeout: 5_000 });
+        expect(ping.json()).toMatchObject({
+          type: 'io.nats.micro.v1.ping_response',
+          name: 'threadline',
+          metadata: { instance: 'local-ops-1' },
+        });
+        const status = await nc.request(OpsService.status, '{}', { timeout: 5_000 });
+        expect(status.headers?.get('Nats-Service-Error-Code')).toBeUndefined();
+        expect(status.json()).toMatchObject({ v: 1, server: { url: stack.nats.url, jetstream: true } });
+      } finally {
+        await nc.close();
+      }
+      const [ops] = stack.services;
+      stacks.splice(stacks.indexOf(stack), 1);
+      await stack.stop();
+      expect(ops?.child.exitCode).toBe(0);
+    });
   });
 
   it('fails clearly when the NATS port is taken', async () => {
@@ -66,6 +123,7 @@ describe('startLocalStack', () => {
       workers: 0,
       projectors: 0,
       schedulers: 0,
+      ops: 0,
     });
     stacks.push(running);
     await expect(
@@ -76,6 +134,7 @@ describe('startLocalStack', () => {
         workers: 0,
         projectors: 0,
         schedulers: 0,
+        ops: 0,
       }),
     ).rejects.toThrow(/exited during start[\s\S]*address already in use/);
   });

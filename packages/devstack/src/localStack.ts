@@ -16,14 +16,16 @@ export interface LocalStackOptions {
   readonly host?: string;
   /**
    * How many session worker processes to run (default 1). The services need their builds
-   * (`services/<name>/dist`); `npm start` builds them. 0 workers, projectors and schedulers run the
-   * event-log server alone.
+   * (`services/<name>/dist`); `npm start` builds them. 0 workers, projectors, schedulers and ops
+   * replicas run the event-log server alone.
    */
   readonly workers?: number;
   /** How many projector replicas to run (default 1; one projects, the others stand by). */
   readonly projectors?: number;
   /** How many scheduler replicas to run (default 1; one leads, the others stand by). */
   readonly schedulers?: number;
+  /** How many ops service replicas to run (default 1; they share the requests, a queue group). */
+  readonly ops?: number;
   /** Extra environment for the services (e.g. `THREADLINE_CONFIG`). */
   readonly serviceEnv?: Record<string, string>;
 }
@@ -38,6 +40,8 @@ export interface LocalStack {
   readonly projectorPids: readonly number[];
   /** Pids of the running scheduler processes. */
   readonly schedulerPids: readonly number[];
+  /** Pids of the running ops service processes. */
+  readonly opsPids: readonly number[];
   /** The running services (each with its log file and metrics endpoint). */
   readonly services: readonly RunningService[];
   /** What runs, one line each, for the banner. */
@@ -79,6 +83,12 @@ export const SERVICES = {
     main: serviceMain('scheduler'),
     idVariable: 'THREADLINE_SCHEDULER_ID',
     label: 'Scheduler',
+  },
+  ops: {
+    kind: 'ops',
+    main: serviceMain('ops'),
+    idVariable: 'THREADLINE_OPS_ID',
+    label: 'Ops service',
   },
 } as const satisfies Record<string, ServiceKind>;
 
@@ -195,8 +205,8 @@ export async function startServiceProcess(
 
 /**
  * Starts the whole system locally: the embedded nats-server (JetStream, file storage under
- * `<dataDir>/nats`) and Threadline's services as processes — the session workers, the projector and the
- * scheduler, each with its own ops HTTP server (`/metrics`, `/healthz`, `/readyz`) on a free loopback
+ * `<dataDir>/nats`) and Threadline's services as processes — the session workers, the projector, the
+ * scheduler and the ops service (tl.ops.v1.* requests), each with its own ops HTTP server (`/metrics`, `/healthz`, `/readyz`) on a free loopback
  * port. Checks the server version through the same connection path every component uses before starting
  * the services.
  */
@@ -224,6 +234,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [SERVICES.worker, options.workers ?? 1],
       [SERVICES.projector, options.projectors ?? 1],
       [SERVICES.scheduler, options.schedulers ?? 1],
+      [SERVICES.ops, options.ops ?? 1],
     ];
     // One metrics port per process, all reserved at once so that no two are the same.
     const metricsPorts = await freePorts(
@@ -263,6 +274,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     workerPids: pidsOf(SERVICES.worker),
     projectorPids: pidsOf(SERVICES.projector),
     schedulerPids: pidsOf(SERVICES.scheduler),
+    opsPids: pidsOf(SERVICES.ops),
     services,
     describe: () => [
       `NATS           ${nats.url}  (nats-server ${nats.version}, JetStream on)`,

@@ -49,6 +49,11 @@ console.log(
         (s) =>
           `  curl -s '${s.metricsUrl}'    # ${s.name}'s Prometheus metrics (every service has its own, above)`,
       ),
+    ...(stack.opsPids.length > 0
+      ? [
+          `  nats --server ${url} req tl.ops.v1.status '{}'    # the ops service (status, sessions, replay; nats micro ls)`,
+        ]
+      : []),
     `Connect a producer or a client with NATS_URL=${url}`,
     '',
     'Press Ctrl-C to stop everything.',

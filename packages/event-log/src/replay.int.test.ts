@@ -110,6 +110,24 @@ describe('replayAll (real nats-server)', () => {
     expect((await bed.jsm.streams.info(StreamNames.sessions)).state.consumer_count).toBe(0);
   });
 
+  it('given a cursor (afterSeq), when replayed, then only later records come back, for one key and for all', async () => {
+    await publishRecords(bed.js, ['agent:main:p', 'agent:main:q'], 3);
+    const all = await collect(replayAll(bed.nc));
+    const cursor = all[2]?.seq ?? 0;
+    expect((await collect(replayAll(bed.nc, { afterSeq: cursor }))).map((r) => r.seq)).toEqual(
+      all.slice(3).map((r) => r.seq),
+    );
+    // The cursor wins over since: it comes from an earlier page, past the start time.
+    expect((await collect(replayAll(bed.nc, { afterSeq: cursor, since: 1, clockSlackMs: 0 }))).length).toBe(
+      3,
+    );
+    const q = all.filter((r) => r.sessionKey === 'agent:main:q');
+    expect(
+      (await collect(replaySession(bed.nc, 'agent:main:q', { afterSeq: q[0]?.seq ?? 0 }))).map((r) => r.seq),
+    ).toEqual(q.slice(1).map((r) => r.seq));
+    await expect(collect(replayAll(bed.nc, { afterSeq: -1 }))).rejects.toThrow(RangeError);
+  });
+
   it('given an empty stream, when all are replayed, then the replay ends at once with nothing', async () => {
     expect(await collect(replayAll(bed.nc))).toEqual([]);
   });

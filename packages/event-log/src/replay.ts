@@ -25,6 +25,11 @@ export interface ReplayBounds {
   readonly since?: number;
   /** Only records with `at` before this time (epoch ms). */
   readonly until?: number;
+  /**
+   * Only records with a stream sequence greater than this: a cursor, the last sequence a previous page of
+   * the same replay returned. Default 0 (from the beginning).
+   */
+  readonly afterSeq?: number;
 }
 
 export interface ReplayStoreOptions {
@@ -76,7 +81,9 @@ export async function* replaySession<T = unknown>(
     ...(options.stream === undefined ? {} : { stream: options.stream }),
     ...(options.jetStream === undefined ? {} : { jetStream: options.jetStream }),
   });
-  for await (const record of log.read<T>(sessionKey)) if (inBounds(record.at, options)) yield record;
+  const afterSeq = options.afterSeq ?? 0;
+  for await (const record of log.read<T>(sessionKey, { afterSeq }))
+    if (inBounds(record.at, options)) yield record;
 }
 
 /**
@@ -98,14 +105,17 @@ export async function* replayAll<T = unknown>(
   if (delay !== undefined && !(delay >= 0))
     throw new RangeError(`maxStoreDelayMs must be a non-negative number, got ${delay}`);
   const { since, until } = options;
-  const startTime = since !== undefined && since - slack > 0 ? since - slack : undefined;
+  // A cursor (`afterSeq`) comes from an earlier page of the same replay, so it is never before the first
+  // record in range: it replaces the start time.
+  const afterSeq = options.afterSeq ?? 0;
+  const startTime = afterSeq === 0 && since !== undefined && since - slack > 0 ? since - slack : undefined;
   const stopAt = until !== undefined && delay !== undefined ? until + delay : undefined;
   let total = 0;
   let done = 0;
   const messages = scanStream(nc, {
     stream: options.stream ?? StreamNames.sessions,
     ...(options.jetStream === undefined ? {} : { jetStream: options.jetStream }),
-    ...(startTime === undefined ? {} : { startTime }),
+    ...(startTime === undefined ? { afterSeq } : { startTime }),
     onStart: (start) => {
       total = start.pending;
       options.onProgress?.(0, total);
@@ -129,7 +139,9 @@ export async function* replayAll<T = unknown>(
   }
 }
 
-function checkBounds({ since, until }: ReplayBounds): void {
+function checkBounds({ since, until, afterSeq }: ReplayBounds): void {
+  if (afterSeq !== undefined && !(Number.isSafeInteger(afterSeq) && afterSeq >= 0))
+    throw new RangeError(`afterSeq must be a whole number >= 0, got ${afterSeq}`);
   if (since !== undefined && !Number.isFinite(since))
     throw new RangeError(`since must be a finite time in epoch ms, got ${since}`);
   if (until !== undefined && !Number.isFinite(until))

@@ -1,17 +1,12 @@
 /**
  * `threadline replay [<key>] [--since <time>] [--until <time>] [--format jsonl|text]`: the session records
  * of one key (read from its own subject only), or of every key in stream order, bounded by record time.
+ * The records come from @threadline/ops (`replayRecords`), as the ops service's replay pages do.
  */
-import {
-  CorruptRecordError,
-  NatsSessionLog,
-  replayAll,
-  replaySession,
-  type SessionRecord,
-} from '@threadline/event-log';
+import { type ReplayRecordV1, replayRecords, showTime } from '@threadline/ops';
 import type { CliContext } from '../context.js';
-import { ExitCodes, notFound, usageError } from '../errors.js';
-import { optionalKey, parseTimeRange, showTime, storeError } from './auditSupport.js';
+import { ExitCodes, usageError } from '../errors.js';
+import { optionalKey, parseTimeRange } from './auditSupport.js';
 import type { Command } from './command.js';
 
 const USAGE = '[<key>] [--since <time>] [--until <time>] [--format jsonl|text]';
@@ -32,27 +27,18 @@ export const replayCommand: Command = {
     const range = parseTimeRange(values);
     const format = formatOf(ctx, values.format);
     const nc = await ctx.connect();
-    const write = (record: SessionRecord) =>
-      ctx.line(format === 'jsonl' ? jsonLine(record) : textLine(record));
+    const write = (record: ReplayRecordV1) =>
+      ctx.line(format === 'jsonl' ? JSON.stringify(record) : textLine(record));
 
     if (key !== undefined) {
-      try {
-        if (!(await exists(new NatsSessionLog(nc), key)))
-          throw notFound(
-            `no records for session key ${JSON.stringify(key)}`,
-            'threadline replay without a key lists every session',
-          );
-        for await (const record of replaySession(nc, key, range)) write(record);
-      } catch (error) {
-        throw storeError(error, key);
-      }
+      for await (const record of replayRecords(nc, { ...range, sessionKey: key })) write(record);
       return ExitCodes.Ok;
     }
 
     const progress = ctx.progress('replaying');
     let unreadable = 0;
     try {
-      for await (const record of replayAll(nc, {
+      for await (const record of replayRecords(nc, {
         ...range,
         // From the first record on: a count of 0 says nothing, and a log reader sees it as the only line.
         onProgress: (done, total) => {
@@ -64,8 +50,6 @@ export const replayCommand: Command = {
         },
       }))
         write(record);
-    } catch (error) {
-      throw storeError(error);
     } finally {
       progress.end();
     }
@@ -86,25 +70,8 @@ function formatOf(ctx: CliContext, value: unknown): Format {
   return value as Format;
 }
 
-/** A key with at least one stored message (readable or not). */
-async function exists(log: NatsSessionLog, key: string): Promise<boolean> {
-  try {
-    return (await log.head(key)).seq > 0;
-  } catch (error) {
-    // The key's last message is there but is not a record: the key exists; the replay reports it.
-    if (error instanceof CorruptRecordError) return true;
-    throw error;
-  }
-}
-
-/** One record per line: `{seq, sessionKey, at, id, hash, prevHash, body}`. */
-function jsonLine(r: SessionRecord): string {
-  const { seq, sessionKey, at, id, hash, prevHash, body } = r;
-  return JSON.stringify({ seq, sessionKey, at, id, hash, prevHash, body });
-}
-
 /** `#<seq> <ISO time> <key> <input type> → <fact types>`, `-` for what the body does not say. */
-function textLine(r: SessionRecord): string {
+function textLine(r: ReplayRecordV1): string {
   const body = (typeof r.body === 'object' && r.body !== null ? r.body : {}) as {
     input?: { type?: unknown };
     facts?: unknown;

@@ -3,56 +3,15 @@
  * read model, KV `threadline-sessions`) as OpenClaw's `openclaw sessions` shows it, and one key's entry
  * with its transcript view (KV `threadline-transcripts`).
  */
-import { readKvEntry } from '@threadline/event-log';
-import type { ProjectedKey, SessionEntry, TranscriptView } from '@threadline/projector';
-import { BucketNames } from '@threadline/protocol';
-import { snapshotEntryName } from '@threadline/session-worker';
-import type { CliContext } from '../context.js';
-import { ExitCodes, notFound, usageError } from '../errors.js';
+import { DEFAULT_LIMIT, listSessions, type SessionShowV1, showSession } from '@threadline/ops';
+import { ExitCodes, usageError } from '../errors.js';
 import type { Command } from './command.js';
-import {
-  formatAge,
-  formatTime,
-  manager,
-  oneLine,
-  positiveInteger,
-  readBucketIfPresent,
-  table,
-} from './shared.js';
+import { formatAge, formatTime, oneLine, positiveInteger, table } from './shared.js';
 
-const DEFAULT_LIMIT = 100;
-const MINUTE_MS = 60_000;
+export type { SessionListV1, SessionRow, SessionShowV1 } from '@threadline/ops';
+export { rowOf } from '@threadline/ops';
 
 const NO_STORE_HINT = 'the session store is written by the projector: is one running (threadline status)?';
-
-/** One row of `sessions list --json`: OpenClaw's shape, the entry's own fields after `agentId` and `key`. */
-export type SessionRow = { agentId: string | null; key: string; ageMs: number | null } & Omit<
-  SessionEntry,
-  'sessionKey' | 'agentId'
->;
-
-export interface SessionListV1 {
-  /** Rows returned. */
-  count: number;
-  /** The `--active` window in minutes, null without one. */
-  activeMinutes: number | null;
-  /** Rows matching the filters before the limit. */
-  totalCount: number;
-  /** The limit applied, null for `--limit all`. */
-  limitApplied: number | null;
-  hasMore: boolean;
-  sessions: SessionRow[];
-}
-
-export function rowOf(entry: SessionEntry, now: number): SessionRow {
-  const { sessionKey, agentId, ...rest } = entry;
-  return {
-    agentId,
-    key: sessionKey,
-    ageMs: entry.updatedAt === null ? null : Math.max(0, now - entry.updatedAt),
-    ...rest,
-  };
-}
 
 function parseLimit(value: unknown): number | null {
   if (value === undefined) return DEFAULT_LIMIT;
@@ -74,43 +33,28 @@ export const sessionsListCommand: Command = {
     const activeMinutes = values.active === undefined ? null : positiveInteger('--active', values.active);
     const agent = values.agent as string | undefined;
     const limit = parseLimit(values.limit);
-    const nc = await ctx.connect();
-    const store = await readBucketIfPresent<ProjectedKey>(nc, BucketNames.sessionStore);
     const now = ctx.now();
-    const matching = [...(store?.values() ?? [])]
-      .map((k) => k.entry)
-      .filter((e) => agent === undefined || e.agentId === agent)
-      .filter(
-        (e) =>
-          activeMinutes === null || (e.updatedAt !== null && now - e.updatedAt <= activeMinutes * MINUTE_MS),
-      )
-      .sort(
-        (a, b) =>
-          (b.updatedAt ?? Number.NEGATIVE_INFINITY) - (a.updatedAt ?? Number.NEGATIVE_INFINITY) ||
-          a.sessionKey.localeCompare(b.sessionKey),
-      );
-    const shown = limit === null ? matching : matching.slice(0, limit);
-    const result: SessionListV1 = {
-      count: shown.length,
+    const { list: result, storeExists } = await listSessions(await ctx.connect(), {
       activeMinutes,
-      totalCount: matching.length,
-      limitApplied: limit,
-      hasMore: shown.length < matching.length,
-      sessions: shown.map((e) => rowOf(e, now)),
-    };
+      ...(agent === undefined ? {} : { agentId: agent }),
+      limit,
+      now,
+    });
+    const shown = result.sessions;
     ctx.result(result, () => {
-      if (store === undefined) return [`no session store yet (${NO_STORE_HINT})`];
+      if (!storeExists) return [`no session store yet (${NO_STORE_HINT})`];
       const filters = [
         activeMinutes === null ? '' : ` active in the last ${activeMinutes} minutes`,
         agent === undefined ? '' : ` of agent ${agent}`,
       ].join('');
       if (shown.length === 0) return [`no sessions${filters}`];
+      const total = result.totalCount;
       return [
-        `${matching.length} session${matching.length === 1 ? '' : 's'}${filters}${result.hasMore ? `, showing the ${shown.length} most recent (--limit all for every one)` : ''}`,
+        `${total} session${total === 1 ? '' : 's'}${filters}${result.hasMore ? `, showing the ${shown.length} most recent (--limit all for every one)` : ''}`,
         ...table(
           ['Key', 'Kind', 'Age', 'State', 'Model', 'Tokens'],
           shown.map((e) => [
-            e.sessionKey,
+            e.key,
             e.chatType,
             formatAge(e.updatedAt, now),
             e.state,
@@ -123,14 +67,6 @@ export const sessionsListCommand: Command = {
     return ExitCodes.Ok;
   },
 };
-
-export interface SessionShowV1 {
-  key: string;
-  /** The session-stream sequence of the last record folded into the entry. */
-  seq: number;
-  entry: SessionEntry;
-  transcript: TranscriptView | null;
-}
 
 const TURN_TEXT_CHARS = 160;
 /** Turns the text output shows (the newest); --json has the whole view. */
@@ -145,34 +81,11 @@ export const sessionsShowCommand: Command = {
     if (key === undefined)
       throw usageError('sessions show needs a session key', 'threadline sessions list shows them');
     if (extra.length > 0) throw usageError(`unexpected argument: ${extra.join(' ')}`);
-    const shown = await readSession(ctx, key);
-    if (!shown)
-      throw notFound(
-        `no session ${JSON.stringify(key)} in the session store`,
-        'threadline sessions list shows the keys',
-      );
+    const shown = await showSession(await ctx.connect(), key);
     ctx.result(shown, () => showLines(shown, ctx.now()));
     return ExitCodes.Ok;
   },
 };
-
-/** A key's projected entry and transcript view, or undefined when the store does not know the key. */
-export async function readSession(ctx: CliContext, key: string): Promise<SessionShowV1 | undefined> {
-  const jsm = await manager(await ctx.connect());
-  const name = snapshotEntryName(key);
-  const [stored, view] = await Promise.all([
-    readKvEntry(jsm, BucketNames.sessionStore, name),
-    readKvEntry(jsm, BucketNames.transcripts, name),
-  ]);
-  if (!stored) return undefined;
-  const projected = JSON.parse(stored.text) as ProjectedKey;
-  return {
-    key,
-    seq: projected.seq,
-    entry: projected.entry,
-    transcript: view ? (JSON.parse(view.text) as TranscriptView) : null,
-  };
-}
 
 function showLines(shown: SessionShowV1, now: number): string[] {
   const e = shown.entry;

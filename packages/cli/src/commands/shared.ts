@@ -1,60 +1,11 @@
 /**
  * What the operations commands share: reading streams and buckets that may not exist yet (nothing
- * started), parsing numeric options, and formatting ages and tables.
+ * started; from @threadline/ops, which holds the operations themselves), parsing numeric options, and
+ * formatting ages and tables.
  */
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamManager,
-  jetstreamManager,
-  type StreamInfo,
-} from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { readBucket } from '@threadline/projector';
-import { CliError, ExitCodes, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 
-/** True for the server's "stream not found" answer: a stream or bucket nobody has created yet. */
-export function isStreamNotFound(error: unknown): boolean {
-  return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
-}
-
-/** The JetStream manager, or a clear failure when the server runs without JetStream. */
-export async function manager(nc: NatsConnection): Promise<JetStreamManager> {
-  try {
-    return await jetstreamManager(nc);
-  } catch (error) {
-    if (nc.info?.jetstream === true) throw error;
-    throw new CliError(
-      ExitCodes.Failed,
-      `JetStream is not enabled on the NATS server at ${nc.getServer()}: ${(error as Error).message}`,
-      'Threadline keeps everything in JetStream: start nats-server with -js (npm start does)',
-      { cause: error },
-    );
-  }
-}
-
-/** A stream's info, or undefined when the stream does not exist. */
-export async function streamInfo(jsm: JetStreamManager, stream: string): Promise<StreamInfo | undefined> {
-  try {
-    return await jsm.streams.info(stream);
-  } catch (error) {
-    if (isStreamNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
-/** Every current value of a KV bucket by entry name, or undefined when the bucket does not exist. */
-export async function readBucketIfPresent<T>(
-  nc: NatsConnection,
-  bucket: string,
-): Promise<Map<string, T> | undefined> {
-  try {
-    return await readBucket<T>(nc, bucket);
-  } catch (error) {
-    if (isStreamNotFound(error)) return undefined;
-    throw error;
-  }
-}
+export { isStreamNotFound, manager, readBucketIfPresent, streamInfo } from '@threadline/ops';
 
 /** A whole number ≥ 1 given as an option's text, else a usage error naming the option. */
 export function positiveInteger(option: string, value: unknown): number {
