@@ -18,6 +18,7 @@ export {
   MemoryCheckpointStore,
   parseCheckpoint,
 } from './checkpoints.js';
+export { eraseMessages, purgeKvEntries } from './erase.js';
 export {
   ChainError,
   ConcurrencyError,
@@ -28,6 +29,14 @@ export {
   RecordIdConflictError,
   RecordTooLargeError,
 } from './errors.js';
+export {
+  announceForgotten,
+  FORGOTTEN_SUBJECT,
+  type ForgottenAckV1,
+  type ForgottenListener,
+  type ForgottenV1,
+  listenForgotten,
+} from './forgotten.js';
 export { inWindows } from './inWindows.js';
 export { readKvEntry } from './kvEntry.js';
 export { MemorySessionLog, type MemorySessionLogOptions } from './memorySessionLog.js';
@@ -75,6 +84,7 @@ export {
   MAX_ID_LENGTH,
   MAX_SUBJECT_LENGTH,
   type ReadOptions,
+  type RecordTrace,
   type SessionLog,
   type SessionRecord,
 } from './sessionLog.js';

@@ -6,6 +6,7 @@ import {
   DUPLICATE_PROBE_LIMIT,
   type LogHead,
   type ReadOptions,
+  type RecordTrace,
   readAfterSeq,
   type SessionLog,
   type SessionRecord,
@@ -34,6 +35,7 @@ interface StoredRecord {
   readonly correlationId: string | undefined;
   readonly causationId: string | undefined;
   readonly schemaVersion: number;
+  readonly trace: RecordTrace | undefined;
 }
 
 /**
@@ -116,6 +118,7 @@ export class MemorySessionLog implements SessionLog {
       correlationId,
       causationId,
       schemaVersion,
+      trace: input.trace === undefined ? undefined : { ...input.trace },
     };
     records.push(stored);
     this.#byKey.set(subject, records);
@@ -151,8 +154,19 @@ export class MemorySessionLog implements SessionLog {
 }
 
 function toRecord<T>(stored: StoredRecord): SessionRecord<T> {
-  const { seq, sessionKey, bodyJson, prevHash, hash, at, id, correlationId, causationId, schemaVersion } =
-    stored;
+  const {
+    seq,
+    sessionKey,
+    bodyJson,
+    prevHash,
+    hash,
+    at,
+    id,
+    correlationId,
+    causationId,
+    schemaVersion,
+    trace,
+  } = stored;
   return {
     seq,
     sessionKey,
@@ -164,5 +178,6 @@ function toRecord<T>(stored: StoredRecord): SessionRecord<T> {
     ...(correlationId === undefined ? {} : { correlationId }),
     ...(causationId === undefined ? {} : { causationId }),
     schemaVersion,
+    ...(trace === undefined ? {} : { trace: { ...trace } }),
   };
 }

@@ -48,6 +48,9 @@ export const RecordHeaders = {
   hash: 'Tl-Hash',
   correlationId: 'Tl-Correlation-Id',
   causationId: 'Tl-Causation-Id',
+  /** W3C trace context, outside the hash (see `RecordTrace`). */
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
 } as const;
 
 /** "message size exceeds maximum allowed" (not in the client's code map). */
@@ -135,6 +138,10 @@ export class NatsSessionLog implements SessionLog {
     h.set(RecordHeaders.hash, hash);
     if (correlationId !== undefined) h.set(RecordHeaders.correlationId, correlationId);
     if (causationId !== undefined) h.set(RecordHeaders.causationId, causationId);
+    if (input.trace !== undefined) {
+      h.set(RecordHeaders.traceparent, input.trace.traceparent);
+      if (input.trace.tracestate !== undefined) h.set(RecordHeaders.tracestate, input.trace.tracestate);
+    }
 
     let ack: PubAck;
     try {
@@ -327,6 +334,8 @@ function decode<T>(
   }
   const correlationId = h?.get(RecordHeaders.correlationId) || undefined;
   const causationId = h?.get(RecordHeaders.causationId) || undefined;
+  const traceparent = h?.get(RecordHeaders.traceparent) || undefined;
+  const tracestate = h?.get(RecordHeaders.tracestate) || undefined;
   return {
     seq,
     sessionKey,
@@ -338,6 +347,9 @@ function decode<T>(
     ...(correlationId === undefined ? {} : { correlationId }),
     ...(causationId === undefined ? {} : { causationId }),
     schemaVersion,
+    ...(traceparent === undefined
+      ? {}
+      : { trace: { traceparent, ...(tracestate === undefined ? {} : { tracestate }) } }),
   };
 }
 

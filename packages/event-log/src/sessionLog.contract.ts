@@ -200,6 +200,27 @@ export function sessionLogContract(
         expect(record?.body).toEqual(['just', 'an', 'array']);
       });
 
+      it('given a record written in a trace, when read, then the trace comes back and is no part of the hash', async () => {
+        const key = newKey('traced');
+        const trace = {
+          traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+          tracestate: 'rojo=00f067aa0ba902b7',
+        };
+        const traced = await appendNext(key, { n: 1 }, { trace });
+        const plain = await appendNext(key, { n: 2 }, { trace: { traceparent: trace.traceparent } });
+        await appendNext(key, { n: 3 });
+        const [first, second, third] = await collect(log.read(key));
+        expect(first?.trace).toEqual(trace);
+        expect(second?.trace).toEqual({ traceparent: trace.traceparent });
+        expect(third && 'trace' in third).toBe(false);
+        // The hash is the one of the same record without a trace (recordHash has no trace field).
+        expect(traced.hash).toBe(recordHash({ ...traced.input, schemaVersion: 1 }));
+        expect(second && recordHash(second)).toBe(plain.hash);
+        await expect(
+          appendNext(key, { n: 4 }, { trace: { traceparent: 'line\nbreak' } }),
+        ).rejects.toBeInstanceOf(InvalidRecordError);
+      });
+
       it('given a body with undefined properties and unsorted keys, when read back, then it is its JSON form and hashes the same', async () => {
         const key = newKey('json');
         const { hash } = await appendNext(key, { b: 1, a: { d: undefined, c: 'x' }, when: new Date(T0) });

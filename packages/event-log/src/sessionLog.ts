@@ -56,6 +56,18 @@ export interface SessionRecord<T = unknown> {
   readonly causationId?: string;
   /** Version of the body's schema, so readers can upcast old records. */
   readonly schemaVersion: number;
+  /** The W3C trace context the record was written in (see {@link AppendInput.trace}), when it has one. */
+  readonly trace?: RecordTrace;
+}
+
+/**
+ * W3C trace context (`traceparent`, optional `tracestate`) stored with a record as headers, outside the
+ * hash: it says which request wrote the record, not what happened, so it is no part of the history's
+ * identity and two writes of the same transition in different traces chain identically.
+ */
+export interface RecordTrace {
+  readonly traceparent: string;
+  readonly tracestate?: string;
 }
 
 export interface AppendInput<T = unknown> {
@@ -72,6 +84,8 @@ export interface AppendInput<T = unknown> {
   readonly prevHash: string;
   /** Default {@link DEFAULT_SCHEMA_VERSION}. */
   readonly schemaVersion?: number;
+  /** Stored as the `traceparent` / `tracestate` headers; not hashed (see {@link RecordTrace}). */
+  readonly trace?: RecordTrace;
 }
 
 export interface AppendResult {
@@ -180,6 +194,10 @@ export function validateAppend<T>(input: AppendInput<T>): ValidatedAppend<T> {
   checkId('id', input.id, true);
   checkId('correlationId', input.correlationId, false);
   checkId('causationId', input.causationId, false);
+  if (input.trace !== undefined) {
+    checkId('trace.traceparent', input.trace.traceparent, true);
+    checkId('trace.tracestate', input.trace.tracestate, false);
+  }
   if (typeof input.at !== 'number' || !Number.isFinite(input.at))
     throw new InvalidRecordError('at', 'must be a finite number (epoch milliseconds)');
   if (typeof input.prevHash !== 'string' || !/^[0-9a-f]{64}$/.test(input.prevHash))

@@ -7,6 +7,7 @@ export {
   type ProjectionAuditResult,
   projectionAuditLines,
 } from './audit.js';
+export { forgetProjection } from './forgetProjection.js';
 export {
   DEFAULT_TRANSCRIPT_BUDGET_BYTES,
   emptyProjectedKey,

@@ -19,6 +19,7 @@ import {
   ensureThreadlineStreams,
   inWindows,
   KvCheckpointStore,
+  listenForgotten,
   NatsSessionLog,
   type SessionRecord,
   startCheckpointedReader,
@@ -249,6 +250,19 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
     }
   };
 
+  // `threadline forget` (ADR 0016): erased keys leave the cache and the pending writes, after a flush in
+  // flight has settled (it may hold them), so the erasure that follows the answer is the last word.
+  let flushing: Promise<void> = Promise.resolve();
+  const forgotten = listenForgotten(nc, 'projector', async (keys) => {
+    await flushing.catch(() => {});
+    let held = 0;
+    for (const key of keys) {
+      if (cache.delete(key) || dirty.delete(key)) held += 1;
+      dirty.delete(key);
+    }
+    return held;
+  });
+
   const reader = await startCheckpointedReader({
     js: jetstream(nc),
     stream: StreamNames.sessions,
@@ -267,7 +281,10 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
       }
       return fold(record);
     },
-    flush,
+    flush: () => {
+      flushing = flush();
+      return flushing;
+    },
     ...(options.onError ? { onError: options.onError } : {}),
   });
 
@@ -290,7 +307,10 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
         else await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
-    stop: () => reader.stop(),
+    stop: async () => {
+      await reader.stop();
+      await forgotten.stop();
+    },
   };
 }
 

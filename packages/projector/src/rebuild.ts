@@ -6,7 +6,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { canonicalJson, MemoryCheckpointStore } from '@threadline/event-log';
-import { StreamNames } from '@threadline/protocol';
+import { StreamNames, Subjects } from '@threadline/protocol';
 import type { FoldProblem, ProjectedKey, TranscriptView } from './projection.js';
 import {
   LIVE_PROJECTION,
@@ -37,10 +37,17 @@ export interface RebuildReport {
   problems: FoldProblem[];
 }
 
-/** The session stream's last sequence (0 when it is empty). */
+/**
+ * The sequence of the session stream's last stored record (0 when it is empty). Not the stream's
+ * `last_seq`: when the last records were erased (`threadline forget`, ADR 0016) that names a message no
+ * reader will ever see, and a rebuild waiting for it would never finish.
+ */
 export async function sessionStreamHead(nc: NatsConnection): Promise<number> {
-  const info = await (await jetstreamManager(nc)).streams.info(StreamNames.sessions);
-  return info.state.last_seq;
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(StreamNames.sessions);
+  if (info.state.messages === 0) return 0;
+  const last = await jsm.streams.getMessage(StreamNames.sessions, { last_by_subj: Subjects.sessionAll });
+  return last?.seq ?? info.state.last_seq;
 }
 
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildReport> {

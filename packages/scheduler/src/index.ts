@@ -1,4 +1,5 @@
 // @threadline/scheduler — durable timers and daily-boundary ticks (see scheduler.ts).
+export { forgetTimers } from './forgetTimers.js';
 export {
   type Scheduler,
   SchedulerCheckpoints,

@@ -37,6 +37,7 @@ import {
   ensureThreadlineStreams,
   inWindows,
   KvCheckpointStore,
+  listenForgotten,
   type SessionRecord,
   startCheckpointedReader,
 } from '@threadline/event-log';
@@ -152,6 +153,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     onError: (error) => options.onError?.(error, 'leadership'),
   });
 
+  // `threadline forget` (ADR 0016): the leader drops erased keys' held timers and unwritten index changes.
+  const forgotten = listenForgotten(
+    nc,
+    `scheduler:${schedulerId}`,
+    (keys) => leadership.current()?.forget(new Set(keys)) ?? Promise.resolve(0),
+  );
+
   return {
     status: () => {
       const leading = leadership.current();
@@ -166,7 +174,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         ticks: leading?.tickStatus() ?? [],
       };
     },
-    stop: () => leadership.stop(),
+    stop: async () => {
+      await leadership.stop();
+      await forgotten.stop();
+    },
   };
 }
 
@@ -280,6 +291,23 @@ class Leader {
       atHour,
       lastAt,
     }));
+  }
+
+  /**
+   * Forgets erased keys: their held timers and their index changes not yet written. Waits for an index
+   * flush in flight (it takes the lock), so nothing of these keys is written after the answer.
+   */
+  forget(sessionKeys: ReadonlySet<string>): Promise<number> {
+    return this.#locked(async () => {
+      let held = this.#batch.dropKeys(sessionKeys);
+      for (const [id, { entry }] of this.#held) {
+        if (sessionKeys.has(entry.sessionKey)) {
+          this.#held.delete(id);
+          held += 1;
+        }
+      }
+      return held;
+    });
   }
 
   async stop(): Promise<void> {

@@ -107,6 +107,19 @@ export class ChangeBatch {
     this.#slots.set(slot, { change, fresh: before ? before.fresh : change.op === 'arm' });
   }
 
+  /** Removes every change of `sessionKeys` (erased keys, ADR 0016); returns how many there were. */
+  dropKeys(sessionKeys: ReadonlySet<string>): number {
+    let dropped = 0;
+    for (const [slot, { change }] of this.#slots) {
+      const key = change.op === 'arm' ? change.entry.sessionKey : change.sessionKey;
+      if (sessionKeys.has(key)) {
+        this.#slots.delete(slot);
+        dropped += 1;
+      }
+    }
+    return dropped;
+  }
+
   /** Takes the netted changes and empties the batch. */
   take(): TimerChange[] {
     const changes = [...this.#slots.values()].map((s) => s.change);

@@ -41,6 +41,7 @@ export {
   startServiceOps,
 } from './opsServer.js';
 export { type MainProcess, runMain, type Stoppable } from './runMain.js';
+export { SAMPLE_INTERVAL_MS, type Sampled, sampleEvery, streamMessageCount } from './sampled.js';
 export { type RunningService, runService, type ServiceOptions, STATUS_INTERVAL_MS } from './service.js';
 export {
   COMMON_DEFAULTS,

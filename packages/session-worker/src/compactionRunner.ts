@@ -20,10 +20,12 @@ import {
   MAX_KEPT_TURNS,
   MAX_TEXT_LENGTH,
   Subjects,
+  type TraceContext,
   unicodeLength,
 } from '@threadline/protocol';
 import type { CompactionRequest } from '@threadline/session-core';
 import type { TransitionRecordV1 } from './records.js';
+import { nextHop, randomTraceIds, type TraceIds, traceMsgHeaders } from './tracing.js';
 import { transcriptOf } from './transcript.js';
 
 export interface CompactionRunnerOptions {
@@ -34,12 +36,17 @@ export interface CompactionRunnerOptions {
   /** Turns kept verbatim after the summary (config `compaction.keepRecentTurns`). */
   keepRecentTurns: number;
   countTokens: (text: string) => number;
+  /** New span and trace ids for the results' trace context. Default: `node:crypto`. */
+  traceIds?: TraceIds;
   onError?: (error: unknown, where: string) => void;
 }
 
 export interface CompactionRunner {
-  /** Starts `request` for `sessionKey` unless it is already running here. Never throws. */
-  start(sessionKey: string, request: CompactionRequest): void;
+  /**
+   * Starts `request` for `sessionKey` unless it is already running here. Never throws. The result's
+   * control event continues `trace` (the span of the input that started the compaction), else starts one.
+   */
+  start(sessionKey: string, request: CompactionRequest, trace?: TraceContext): void;
   /** Compactions in flight. */
   readonly running: number;
   /** Cancels what is in flight (their results are not published) and waits for them to settle. */
@@ -55,11 +62,19 @@ export function startCompactionRunner(options: CompactionRunnerOptions): Compact
   const inFlight = new Map<string, Promise<void>>();
   const stopping = new AbortController();
 
-  const publish = async (event: ControlEventV1) => {
-    await js.publish(Subjects.control(event.sessionKey), JSON.stringify(event), { msgID: event.id });
+  const ids = options.traceIds ?? randomTraceIds;
+  const publish = async (event: ControlEventV1, trace: TraceContext | undefined) => {
+    await js.publish(Subjects.control(event.sessionKey), JSON.stringify(event), {
+      msgID: event.id,
+      headers: traceMsgHeaders(nextHop(trace, ids)),
+    });
   };
 
-  const run = async (sessionKey: string, request: CompactionRequest): Promise<void> => {
+  const run = async (
+    sessionKey: string,
+    request: CompactionRequest,
+    trace: TraceContext | undefined,
+  ): Promise<void> => {
     const common = {
       v: 1 as const,
       id: compactionResultId(request.compactionId),
@@ -118,13 +133,13 @@ export function startCompactionRunner(options: CompactionRunnerOptions): Compact
         reason: reasonOf(error),
       };
     }
-    await publish(result);
+    await publish(result, trace);
   };
 
   return {
-    start(sessionKey, request) {
+    start(sessionKey, request, trace) {
       if (inFlight.has(request.compactionId) || stopping.signal.aborted) return;
-      const job = run(sessionKey, request)
+      const job = run(sessionKey, request, trace)
         .catch((error) => options.onError?.(error, `compaction ${request.compactionId}`))
         .finally(() => inFlight.delete(request.compactionId));
       inFlight.set(request.compactionId, job);

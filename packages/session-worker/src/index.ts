@@ -1,4 +1,5 @@
 // @threadline/session-worker — the session worker's runtime (see worker.ts for the whole picture).
+export { forgetSnapshots } from './forgetSnapshots.js';
 export {
   chatInput,
   controlInput,
@@ -21,6 +22,7 @@ export {
 } from './keyState.js';
 export {
   emptyPartitionMetrics,
+  type PartitionLag,
   type PartitionMetrics,
   type PartitionRunner,
   type PartitionRunnerOptions,
@@ -47,6 +49,14 @@ export {
   type SnapshotStore,
   snapshotEntryName,
 } from './snapshotStore.js';
+export {
+  nextHop,
+  randomTraceIds,
+  recordTraceOf,
+  type TraceIds,
+  traceMsgHeaders,
+  traceOf,
+} from './tracing.js';
 export {
   EMPTY_TRANSCRIPT,
   type Transcript,

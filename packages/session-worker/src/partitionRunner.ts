@@ -10,6 +10,10 @@
  * - The **applier** reads the partition's keyed inputs (routed chat events, agent replies, control
  *   events), in arrival order, and applies each to its key through {@link SessionActors}.
  *
+ * Each message the runner writes continues the trace of the message that caused it (W3C trace context in
+ * the headers, see tracing.ts): the routed event the chat event's, the session record the keyed input's,
+ * a dead letter keeps the refused message's own `traceparent`.
+ *
  * Nothing is acknowledged: progress is the checkpoint (a KV entry per reader) written after processing.
  * After a crash, the inputs after the checkpoint are read again and recognised — republished routed
  * events by their `Nats-Msg-Id`, applied inputs by the keyed sequence their record holds — so a restart
@@ -25,6 +29,7 @@ import {
   InvalidRecordError,
   inboundPartitionFilter,
   keyedPartitionFilter,
+  type ReadMessage,
   RecordIdConflictError,
   RecordTooLargeError,
   startCheckpointedReader,
@@ -40,6 +45,7 @@ import {
   RejectionCode,
   StreamNames,
   Subjects,
+  type TraceContext,
   validateInbound,
 } from '@threadline/protocol';
 import type { SessionSnapshot } from '@threadline/session-core';
@@ -53,6 +59,14 @@ import {
 } from './inputs.js';
 import { type RecordSource, type RoutedChatV1, routedChatV1Schema } from './records.js';
 import type { ApplyResult, SessionActors } from './sessionActors.js';
+import {
+  nextHop,
+  randomTraceIds,
+  recordTraceOf,
+  type TraceIds,
+  traceMsgHeaders,
+  traceOf,
+} from './tracing.js';
 
 export interface PartitionRunnerOptions {
   nc: NatsConnection;
@@ -67,14 +81,22 @@ export interface PartitionRunnerOptions {
   checkpointEvery?: number;
   /** And at least this often while there is unrecorded progress (ms). Default 250. */
   checkpointIntervalMs?: number;
+  /** New span and trace ids (randomness, injected for deterministic tests). Default: `node:crypto`. */
+  traceIds?: TraceIds;
   /** Called for each input applied to a key of this partition (the worker tracks which keys it holds). */
   onApplied?: (sessionKey: string) => void;
   /**
    * Carries out what an applied input's record asks for — publish its deliveries, start its compaction —
    * before the input counts as processed (checkpoint). Called for a newly recorded input and for one read
    * again after a crash (`replayed`), whose effects may not have happened; so it must be idempotent.
+   * `trace` is the applier's span for this input: what the effects publish continues it.
    */
-  effects?: (sessionKey: string, source: RecordSource, result: ApplyResult) => Promise<void>;
+  effects?: (
+    sessionKey: string,
+    source: RecordSource,
+    result: ApplyResult,
+    trace: TraceContext,
+  ) => Promise<void>;
   onDeadLetter?: (code: RejectionCode, reason: string, subject: string) => void;
   onError?: (error: unknown, where: string) => void;
 }
@@ -90,9 +112,21 @@ export interface PartitionMetrics {
   subjectMismatches: number;
 }
 
+/**
+ * Each reader's lag: messages of its partition after the last one it handled, as the server said when it
+ * delivered the latest message (the one in hand counts while it is being handled, retries included).
+ * 0 once a reader has caught up.
+ */
+export interface PartitionLag {
+  route: number;
+  apply: number;
+}
+
 export interface PartitionRunner {
   readonly partition: number;
   readonly metrics: PartitionMetrics;
+  /** The readers' lag now. */
+  lag(): PartitionLag;
   /** Stops both readers after the message in hand and writes their checkpoints. */
   stop(): Promise<void>;
 }
@@ -105,7 +139,9 @@ export function emptyPartitionMetrics(): PartitionMetrics {
 export async function startPartitionRunner(options: PartitionRunnerOptions): Promise<PartitionRunner> {
   const js = jetstream(options.nc);
   const metrics = emptyPartitionMetrics();
+  const lag: PartitionLag = { route: 0, apply: 0 };
   const { partition } = options;
+  const ids = options.traceIds ?? randomTraceIds;
 
   const deadLetter = async (
     stream: 'inbound' | 'keyed',
@@ -114,18 +150,24 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     data: Uint8Array,
     code: RejectionCode,
     reason: string,
+    trace: TraceContext | undefined,
   ) => {
     const letter = makeDeadLetter({ code, reason, subject, receivedAt: options.clock.now(), original: data });
-    // One dead letter per stored message, however often it is read again.
-    await js.publish(deadLetterSubjectFor(letter), JSON.stringify(letter), { msgID: `dlq:${stream}:${seq}` });
+    // One dead letter per stored message, however often it is read again. It keeps the refused message's
+    // own trace context, so a trace shows where its message ended.
+    await js.publish(deadLetterSubjectFor(letter), JSON.stringify(letter), {
+      msgID: `dlq:${stream}:${seq}`,
+      ...(trace === undefined ? {} : { headers: traceMsgHeaders(trace) }),
+    });
     metrics.deadLettered += 1;
     metrics.deadLettersByCode[code] = (metrics.deadLettersByCode[code] ?? 0) + 1;
     options.onDeadLetter?.(code, reason, subject);
   };
 
-  const route = async (subject: string, seq: number, data: Uint8Array) => {
+  const route = async ({ subject, seq, data, headers }: ReadMessage) => {
+    const incoming = traceOf(headers);
     const verdict = validateInbound(data, { maxBytes: options.maxInboundBytes, kind: 'chat' });
-    if (!verdict.ok) return deadLetter('inbound', seq, subject, data, verdict.code, verdict.reason);
+    if (!verdict.ok) return deadLetter('inbound', seq, subject, data, verdict.code, verdict.reason, incoming);
     const event = verdict.event as ChatEventV1;
     if (inboundSubjectFor(event) !== subject) metrics.subjectMismatches += 1;
     let sessionKey: string;
@@ -134,13 +176,24 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
       sessionKey = sessionKeyOf(event, options.inputs.config);
       routedSubject = Subjects.routed(sessionKey); // a key no subject token can hold is refused, not retried
     } catch (error) {
-      return deadLetter('inbound', seq, subject, data, RejectionCode.Unrecordable, (error as Error).message);
+      return deadLetter(
+        'inbound',
+        seq,
+        subject,
+        data,
+        RejectionCode.Unrecordable,
+        (error as Error).message,
+        incoming,
+      );
     }
     const routed: RoutedChatV1 = { v: 1, type: 'chat.routed', sessionKey, event, inboundSeq: seq };
     // Named by the inbound position, not the producer id: re-reading the same stored message after a
     // crash is dropped by the keyed stream, while a producer id reused for another conversation still
     // reaches its key, where the session stream's id check turns it into a dead letter, not a silent loss.
-    await js.publish(routedSubject, JSON.stringify(routed), { msgID: `routed:${seq}` });
+    await js.publish(routedSubject, JSON.stringify(routed), {
+      msgID: `routed:${seq}`,
+      headers: traceMsgHeaders(nextHop(incoming, ids)),
+    });
     metrics.routed += 1;
   };
 
@@ -197,9 +250,14 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     };
   };
 
-  const apply = async (subject: string, seq: number, data: Uint8Array) => {
+  const apply = async (
+    subject: string,
+    seq: number,
+    data: Uint8Array,
+    incoming: TraceContext | undefined,
+  ) => {
     const keyed = readKeyed(subject, data);
-    if ('code' in keyed) return deadLetter('keyed', seq, subject, data, keyed.code, keyed.reason);
+    if ('code' in keyed) return deadLetter('keyed', seq, subject, data, keyed.code, keyed.reason, incoming);
     // The subject decides the partition, the body the key: they must agree, or the key would get a second
     // writer (this partition's) beside its own.
     if (keyed.belongsOn !== subject)
@@ -210,13 +268,19 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
         data,
         RejectionCode.Unrecordable,
         `sessionKey ${JSON.stringify(keyed.sessionKey)} does not belong on ${subject}${keyed.hint}`,
+        incoming,
       );
     const at = options.clock.now();
     const source: RecordSource = { stream: StreamNames.keyed, seq };
-    const result = await options.actors.apply(keyed.sessionKey, source, (snapshot) =>
-      keyed.build(snapshot, at),
+    // The applier's span: the record is written in it, and the effects continue it.
+    const span = nextHop(incoming, ids);
+    const result = await options.actors.apply(
+      keyed.sessionKey,
+      source,
+      (snapshot) => keyed.build(snapshot, at),
+      recordTraceOf(span),
     );
-    await options.effects?.(keyed.sessionKey, source, result);
+    await options.effects?.(keyed.sessionKey, source, result, span);
     options.onApplied?.(keyed.sessionKey);
     metrics.applied += 1;
   };
@@ -227,16 +291,17 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
    * otherwise be retried forever and block its partition. Everything else — transport errors, a broken
    * chain — is the system's fault and is retried in place.
    */
-  const applyOrDeadLetter = async (subject: string, seq: number, data: Uint8Array) => {
+  const applyOrDeadLetter = async ({ subject, seq, data, headers }: ReadMessage) => {
+    const incoming = traceOf(headers);
     try {
-      await apply(subject, seq, data);
+      await apply(subject, seq, data, incoming);
     } catch (error) {
       if (
         error instanceof InvalidRecordError ||
         error instanceof RecordTooLargeError ||
         error instanceof RecordIdConflictError
       )
-        return deadLetter('keyed', seq, subject, data, RejectionCode.Unrecordable, error.message);
+        return deadLetter('keyed', seq, subject, data, RejectionCode.Unrecordable, error.message, incoming);
       throw error;
     }
   };
@@ -245,7 +310,8 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     stream: string,
     filter: string,
     checkpointKey: string,
-    handle: (subject: string, seq: number, data: Uint8Array) => Promise<void>,
+    stage: keyof PartitionLag,
+    handle: (message: ReadMessage) => Promise<void>,
   ) =>
     startCheckpointedReader({
       js,
@@ -253,7 +319,11 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
       filter,
       checkpoints: options.checkpoints,
       checkpointKey,
-      handle: (m) => handle(m.subject, m.seq, m.data),
+      handle: async (m) => {
+        lag[stage] = m.pending + 1; // the message in hand is not handled yet
+        await handle(m);
+        lag[stage] = m.pending;
+      },
       ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
       ...(options.checkpointIntervalMs === undefined
         ? {}
@@ -264,13 +334,26 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
       },
     });
   const readers = [
-    await reader(StreamNames.inbound, inboundPartitionFilter(partition), `route.${partition}`, route),
-    await reader(StreamNames.keyed, keyedPartitionFilter(partition), `apply.${partition}`, applyOrDeadLetter),
+    await reader(
+      StreamNames.inbound,
+      inboundPartitionFilter(partition),
+      `route.${partition}`,
+      'route',
+      route,
+    ),
+    await reader(
+      StreamNames.keyed,
+      keyedPartitionFilter(partition),
+      `apply.${partition}`,
+      'apply',
+      applyOrDeadLetter,
+    ),
   ];
 
   return {
     partition,
     metrics,
+    lag: () => ({ ...lag }),
     async stop() {
       await Promise.all(readers.map((r) => r.stop()));
     },

@@ -12,7 +12,7 @@
  * (its state written to the snapshot store, then dropped), and so is a key the moment its session goes
  * quiet (`idle`) or ends (`expired`).
  */
-import { ConcurrencyError, type SessionLog } from '@threadline/event-log';
+import { ConcurrencyError, type RecordTrace, type SessionLog } from '@threadline/event-log';
 import type { SessionSnapshot } from '@threadline/session-core';
 import type { RecordedDelivery } from './deliveries.js';
 import type { WorkItem } from './inputs.js';
@@ -82,7 +82,7 @@ export interface SessionActorsMetrics {
 export class SessionActors {
   readonly #resident = new Map<string, KeyState>();
   /** Keys evicted whose snapshot write has not landed yet. */
-  readonly #passivating = new Map<string, { state: KeyState; dirty: boolean }>();
+  readonly #passivating = new Map<string, { state: KeyState; dirty: boolean; write?: Promise<void> }>();
   /** Keys whose resident state differs from the stored snapshot. */
   readonly #dirty = new Set<string>();
   readonly #options: SessionActorsOptions;
@@ -119,17 +119,21 @@ export class SessionActors {
   /**
    * Applies one input to `sessionKey`. `build` makes the work item from the key's current snapshot (an
    * operator reset keeps the session's rules); it is called again after a lost race. `source` is the
-   * keyed-stream position the input was read at (null for inputs from elsewhere).
+   * keyed-stream position the input was read at (null for inputs from elsewhere). `trace`, when given, is
+   * stored with the record as headers, outside its hash (the W3C trace context it was written in).
    */
   async apply(
     sessionKey: string,
     source: RecordSource | null,
     build: (snapshot: SessionSnapshot) => WorkItem,
+    trace?: RecordTrace,
   ): Promise<ApplyResult> {
     const retries = this.#options.maxConflictRetries ?? 8;
     let conflicts = 0;
     for (;;) {
-      const state = await this.load(sessionKey);
+      // After a lost race, read the key from its log alone: a snapshot can be ahead of the log when the
+      // key was erased (`threadline forget`, ADR 0016) and then passivated by a worker that missed it.
+      const state = await this.load(sessionKey, conflicts > 0);
       const item = build(state.snapshot);
       const verdict = decideInput(state, item, source);
       if (verdict.kind !== 'record') {
@@ -149,6 +153,7 @@ export class SessionActors {
           causationId: item.causationId,
           prevHash: state.head.hash,
           schemaVersion: TRANSITION_RECORD_SCHEMA_VERSION,
+          ...(trace === undefined ? {} : { trace }),
         });
         if (appended.duplicate) {
           // The log already holds this input (another writer, or our own earlier attempt): our copy of
@@ -180,8 +185,11 @@ export class SessionActors {
     }
   }
 
-  /** The key's current state: resident, else rehydrated (snapshot + later records), else replayed. */
-  async load(sessionKey: string): Promise<KeyState> {
+  /**
+   * The key's current state: resident, else rehydrated (snapshot + later records), else replayed;
+   * `fromLog`: never from the snapshot.
+   */
+  async load(sessionKey: string, fromLog = false): Promise<KeyState> {
     const resident = this.#resident.get(sessionKey);
     if (resident) {
       // Most recently used last.
@@ -196,7 +204,7 @@ export class SessionActors {
       return leaving.state;
     }
     this.metrics.loads += 1;
-    const stored = await this.#options.snapshots.get(sessionKey);
+    const stored = fromLog ? undefined : await this.#options.snapshots.get(sessionKey);
     let state = stored ?? emptyKeyState(sessionKey);
     let folded = 0;
     for await (const record of this.#options.log.read<TransitionRecordV1>(sessionKey, {
@@ -229,6 +237,24 @@ export class SessionActors {
         return { seq: record.seq, body: record.body };
     }
     return undefined;
+  }
+
+  /**
+   * Drops erased keys from memory without writing their snapshots (`threadline forget`, ADR 0016), after
+   * any snapshot write of them already in flight has settled — so the caller can erase once more and be
+   * sure nothing of these keys is written back by this worker. Returns how many of them were held.
+   */
+  async drop(sessionKeys: readonly string[]): Promise<number> {
+    let held = 0;
+    const writes: Promise<void>[] = [];
+    for (const key of sessionKeys) {
+      const leaving = this.#passivating.get(key);
+      if (this.#resident.has(key) || leaving) held += 1;
+      if (leaving?.write) writes.push(leaving.write);
+      this.#forget(key);
+    }
+    await Promise.all(writes);
+    return held;
   }
 
   /** Writes every resident key's state to the snapshot store and empties the cache (graceful stop, hand-over). */
@@ -274,9 +300,9 @@ export class SessionActors {
     this.#resident.delete(sessionKey);
     this.metrics.passivations += 1;
     if (!this.#dirty.delete(sessionKey)) return Promise.resolve();
-    const entry = { state, dirty: true };
+    const entry: { state: KeyState; dirty: boolean; write?: Promise<void> } = { state, dirty: true };
     this.#passivating.set(sessionKey, entry);
-    return this.#options.snapshots.put(state).then(
+    entry.write = this.#options.snapshots.put(state).then(
       () => {
         if (this.#passivating.get(sessionKey) === entry) this.#passivating.delete(sessionKey);
       },
@@ -285,6 +311,7 @@ export class SessionActors {
         if (this.#passivating.get(sessionKey) === entry) this.#passivating.delete(sessionKey);
       },
     );
+    return entry.write;
   }
 
   #forget(sessionKey: string): void {

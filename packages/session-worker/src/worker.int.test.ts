@@ -1,7 +1,13 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { driveSharedClock, followSharedClock } from '@threadline/clock';
-import { parseStoredSubject, verifyChain } from '@threadline/event-log';
+import {
+  ensureThreadlineStreams,
+  NatsSessionLog,
+  parseStoredSubject,
+  type SessionLog,
+  verifyChain,
+} from '@threadline/event-log';
 import { decodeBase64, StreamNames, Subjects } from '@threadline/protocol';
 import { parseConfig, serializeSnapshot, type ThreadlineConfig } from '@threadline/session-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -492,5 +498,42 @@ describe('session worker (real nats-server)', () => {
     expect(parts[0]?.partition).toBe(parts[1]?.partition);
     expect(parts[0]?.published).toBe(Subjects.reply(key));
     expect(parts[1]?.published).toBe(Subjects.control(key));
+  });
+
+  it("reports each reader's lag: an applier held on its first input counts it and everything behind it, and 0 once through", async () => {
+    // Five inputs of one key waiting in the keyed stream before the worker starts, and appends held back.
+    await ensureThreadlineStreams(nc, { replicas: 1, partitions: PARTITIONS });
+    const key = 'agent:main:telegram:direct:42';
+    const js = jetstream(nc);
+    for (let n = 1; n <= 5; n++) {
+      const event = chat('telegram', '42', n);
+      await js.publish(
+        Subjects.routed(key),
+        JSON.stringify({ v: 1, type: 'chat.routed', sessionKey: key, event, inboundSeq: n }),
+      );
+    }
+    const real = new NatsSessionLog(nc);
+    let open = () => {};
+    const held = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const log: SessionLog = {
+      append: async (input) => {
+        await held;
+        return real.append(input);
+      },
+      read: (sessionKey, options) => real.read(sessionKey, options),
+      head: (sessionKey) => real.head(sessionKey),
+    };
+    const worker = await start({ forcePartitions: [0, 1, 2, 3], log });
+    const total = (stage: 'route' | 'apply') =>
+      Object.values(worker.metrics().lag).reduce((sum, lag) => sum + lag[stage], 0);
+    expect(Object.keys(worker.metrics().lag)).toEqual(['0', '1', '2', '3']);
+    await until(() => total('apply') === 5, 20_000, 'the applier held with 5 to go');
+    expect(total('route')).toBe(0);
+
+    open();
+    await until(async () => (await history(nc, key)).length === 5, 20_000, 'the five records');
+    await until(() => total('apply') === 0, 20_000, 'the applier through');
   });
 });

@@ -3,7 +3,7 @@
  * workers, clean-up), a chat event builder, polling, and readers for a key's history, the dead letters
  * and the deliveries.
  */
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SimulatedClock } from '@threadline/clock';
 import { NatsSessionLog, type SessionRecord } from '@threadline/event-log';
@@ -12,6 +12,9 @@ import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harnes
 import { type DeadLetterV1, type DeliveryV1, StreamNames } from '@threadline/protocol';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { TransitionRecordV1 } from './records.js';
+
+export { countingTraceIds } from './tracing.support.js';
+
 import { type SessionWorker, type SessionWorkerOptions, startSessionWorker } from './worker.js';
 
 export const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
@@ -137,13 +140,18 @@ export async function deliveries(nc: NatsConnection): Promise<DeliveryV1[]> {
 }
 
 async function streamMessages<T>(nc: NatsConnection, stream: string): Promise<T[]> {
+  return (await storedMessages(nc, stream)).map((m) => m.json<T>());
+}
+
+/** Every message of `stream` as stored (subject, headers, data), in stream order; none for no stream. */
+export async function storedMessages(nc: NatsConnection, stream: string): Promise<StoredMsg[]> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(stream).catch(() => undefined);
-  const out: T[] = [];
+  const out: StoredMsg[] = [];
   if (!info) return out;
   for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(stream, { seq });
-    if (m) out.push(m.json<T>());
+    if (m) out.push(m);
   }
   return out;
 }

@@ -12,17 +12,19 @@ import {
   type CheckpointStore,
   ensureThreadlineStreams,
   KvCheckpointStore,
+  listenForgotten,
   NatsSessionLog,
   type SessionLog,
 } from '@threadline/event-log';
 import { type PartitionOwnership, startPartitionOwnership } from '@threadline/partitions';
-import { deliverySubjectFor, type RejectionCode } from '@threadline/protocol';
+import { deliverySubjectFor, type RejectionCode, type TraceContext } from '@threadline/protocol';
 import { agentOfKey, renderAnswer, type ThreadlineConfig } from '@threadline/session-core';
 import { type TokenizerName, tokenCounter } from '@threadline/tokens';
 import { type CompactionRunner, startCompactionRunner } from './compactionRunner.js';
 import { deliveriesOf, publishable } from './deliveries.js';
 import {
   emptyPartitionMetrics,
+  type PartitionLag,
   type PartitionMetrics,
   type PartitionRunner,
   startPartitionRunner,
@@ -30,6 +32,7 @@ import {
 import type { RecordSource } from './records.js';
 import { type ApplyResult, SessionActors, type SessionActorsMetrics } from './sessionActors.js';
 import { KvSnapshotStore, type SnapshotStore } from './snapshotStore.js';
+import { nextHop, randomTraceIds, type TraceIds, traceMsgHeaders } from './tracing.js';
 import { readWorkspaceReport } from './workspace.js';
 
 export interface SessionWorkerOptions {
@@ -69,6 +72,11 @@ export interface SessionWorkerOptions {
   summariser?: Summariser;
   /** The environment the summariser's API key is read from. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * New span and trace ids for the W3C trace context the worker carries (tracing.ts). Default: random,
+   * from `node:crypto`; tests inject a deterministic source.
+   */
+  traceIds?: TraceIds;
   onEvent?: (event: WorkerEvent) => void;
 }
 
@@ -86,6 +94,8 @@ export interface SessionWorker {
     actors: SessionActorsMetrics;
     resident: number;
     partitions: Record<number, PartitionMetrics>;
+    /** The readers' lag of each partition served now. */
+    lag: Record<number, PartitionLag>;
   };
   stop(): Promise<void>;
 }
@@ -96,6 +106,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
   const counter = tokenCounter(options.tokenizer);
   const countTokens = (text: string) => counter.count(text);
   const emit = options.onEvent ?? (() => {});
+  const traceIds = options.traceIds ?? randomTraceIds;
   await ensureThreadlineStreams(nc, { replicas: options.replicas, partitions: options.partitions });
   const log = options.log ?? new NatsSessionLog(nc);
   const snapshots = options.snapshots ?? (await KvSnapshotStore.open(nc, { replicas: options.replicas }));
@@ -129,6 +140,8 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
         message: `record ${d.seq} (${d.inputId}) decides other facts on this build`,
       }),
   });
+  // `threadline forget` (ADR 0016): erased keys leave memory without a snapshot write.
+  const forgotten = listenForgotten(nc, `worker:${options.workerId}`, (keys) => actors.drop(keys));
   const compactions: CompactionRunner = startCompactionRunner({
     nc,
     log,
@@ -136,6 +149,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
     summariser: options.summariser ?? summariserFrom(config, options.env ?? process.env),
     keepRecentTurns: config.compaction.keepRecentTurns,
     countTokens,
+    traceIds,
     onError: (error, where) =>
       emit({ type: 'error', where, message: error instanceof Error ? error.message : String(error) }),
   });
@@ -143,9 +157,15 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
   /**
    * An applied input's effects, from its record: the allowed deliveries (each under its own message id,
    * so a re-publication after a crash is dropped by the stream within its window; adapters dedupe by the
-   * delivery id beyond it), and the compaction it started, if the session is still running it.
+   * delivery id beyond it), and the compaction it started, if the session is still running it. Each
+   * delivery is a hop of its own in the input's trace (`trace`, the applier's span).
    */
-  const effects = async (sessionKey: string, source: RecordSource, result: ApplyResult) => {
+  const effects = async (
+    sessionKey: string,
+    source: RecordSource,
+    result: ApplyResult,
+    trace: TraceContext,
+  ) => {
     let body = result.record?.body;
     if (result.outcome === 'replayed' || result.outcome === 'duplicate')
       body = (await actors.findRecord(sessionKey, source))?.body;
@@ -153,11 +173,12 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
     for (const delivery of publishable(body.deliveries)) {
       await js.publish(deliverySubjectFor(delivery), JSON.stringify(delivery), {
         msgID: `out:${delivery.id}`,
+        headers: traceMsgHeaders(nextHop(trace, traceIds)),
       });
     }
     const running = result.state.snapshot.context.compaction?.id;
     for (const request of body.compactions) {
-      if (request.compactionId === running) compactions.start(sessionKey, request);
+      if (request.compactionId === running) compactions.start(sessionKey, request, trace);
     }
   };
 
@@ -184,6 +205,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
         clock,
         inputs: { config, hostTimeZone, countTokens },
         maxInboundBytes: options.maxInboundBytes,
+        traceIds,
         effects,
         onApplied: (key) => {
           keyPartition.set(key, partition);
@@ -247,6 +269,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
           addMetrics(finished.get(p), runners.get(p)?.metrics),
         ]),
       ),
+      lag: Object.fromEntries([...runners].map(([p, runner]) => [p, runner.lag()])),
     }),
     stop() {
       stopping ??= (async () => {
@@ -254,6 +277,7 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
         for (const p of [...runners.keys()]) await release(p, 'stopping');
         await compactions.stop();
         await actors.passivateAll();
+        await forgotten.stop();
       })();
       return stopping;
     },

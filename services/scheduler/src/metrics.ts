@@ -2,7 +2,9 @@
  * The scheduler's Prometheus metrics, read from `Scheduler.status()` at every scrape. The timer counts
  * (armed, dropped, fired) run over this process's life, whichever tenures as leader it had; timers fired
  * per second is `rate(threadline_scheduler_timers_fired_total[1m])`. The index, the held timers and the
- * fired minute are the leader's (0, and absent for the last two, while standing by).
+ * fired minute are the leader's (0, and absent for the last two, while standing by). Pending timers —
+ * the entries of the timer index, all minutes — are sampled from the index's stream on a timer (never
+ * per scrape) and shown by the leader only, so a sum over replicas counts them once.
  */
 import type { SchedulerStatus } from '@threadline/scheduler';
 import { counter, flag, gauge, type MetricSample } from '@threadline/service-runtime';
@@ -19,11 +21,16 @@ export const SCHEDULER_METRICS = {
   indexed: 'threadline_scheduler_indexed_sequence',
   firedThrough: 'threadline_scheduler_fired_through_timestamp_seconds',
   tickLast: 'threadline_scheduler_tick_last_timestamp_seconds',
+  pending: 'threadline_scheduler_timers_pending',
 } as const;
 
 const M = SCHEDULER_METRICS;
 
-export function schedulerMetrics(status: SchedulerStatus | undefined): MetricSample[] {
+/** `pendingTimers`: the timer index's size as last sampled (absent until the first sample). */
+export function schedulerMetrics(
+  status: SchedulerStatus | undefined,
+  pendingTimers?: number,
+): MetricSample[] {
   const leading = status?.leader === true;
   return [
     flag(
@@ -69,6 +76,15 @@ export function schedulerMetrics(status: SchedulerStatus | undefined): MetricSam
               { time_zone: tick.timeZone, at_hour: String(tick.atHour) },
             ),
           ),
+          ...(pendingTimers === undefined
+            ? []
+            : [
+                gauge(
+                  M.pending,
+                  'Timers in the index, armed and not fired or dropped yet, due at any time (sampled every 15 s).',
+                  pendingTimers,
+                ),
+              ]),
         ]
       : []),
   ];

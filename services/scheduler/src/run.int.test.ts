@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts, type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
-import type { LogLine } from '@threadline/service-runtime';
+import { entryName, minuteOf, TIMER_BUCKET } from '@threadline/scheduler';
+import { connectService, type LogLine } from '@threadline/service-runtime';
 import { httpGet as get, leaderAndStandbyPages, until } from '@threadline/service-runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULER_METRICS } from './metrics.js';
@@ -76,12 +77,14 @@ describe('runScheduler', () => {
     const lines: LogLine[] = [];
     const first = await runScheduler(env('scheduler-a', firstPort), (line) => lines.push(line), {
       hostTimeZone: 'Europe/Berlin',
+      sampleIntervalMs: 100,
     });
     const url = `http://127.0.0.1:${firstPort}`;
     expect(lines[0]).toMatchObject({ msg: 'scheduler started', metrics: `${url}/metrics` });
     await until(() => lines.some((l) => l.msg === 'leading'));
     const second = await runScheduler(env('scheduler-b', secondPort), () => {}, {
       hostTimeZone: 'Europe/Berlin',
+      sampleIntervalMs: 100,
     });
     try {
       for (const port of [firstPort, secondPort])
@@ -91,7 +94,9 @@ describe('runScheduler', () => {
         firstPort,
         secondPort,
       ]);
-      for (const name of Object.values(SCHEDULER_METRICS)) expect(page).toContain(`# TYPE ${name} `);
+      // Every metric but the sampled one, which shows once its first sample has landed (waited for below).
+      const { pending: _sampled, ...always } = SCHEDULER_METRICS;
+      for (const name of Object.values(always)) expect(page).toContain(`# TYPE ${name} `);
       expect(page).toContain('threadline_scheduler_leader 1\n');
       expect(page).toMatch(/^threadline_scheduler_timers_fired_total \d+$/m);
       expect(page).toMatch(
@@ -99,6 +104,28 @@ describe('runScheduler', () => {
       );
       expect(standbyPage).toContain('threadline_scheduler_leader 0\n');
       expect(standbyPage).toContain('threadline_scheduler_due_backlog 0\n');
+      expect(standbyPage).not.toContain('threadline_scheduler_timers_pending');
+
+      // Two timers filed far in the future (as the index files them): both pending, counted by the leader.
+      const nc = await connectService({ natsUrl: server.url, service: 'test', instanceId: 'timers' });
+      try {
+        const dueAt = Date.UTC(2099, 0, 1, 4);
+        for (const sessionKey of ['agent:main:a', 'agent:main:b']) {
+          const entry = { v: 1, sessionKey, timerId: `expiry:${sessionKey}`, kind: 'expiry', dueAt };
+          await nc.request(
+            `$KV.${TIMER_BUCKET}.${entryName(minuteOf(dueAt), sessionKey, 'expiry')}`,
+            JSON.stringify(entry),
+          );
+        }
+      } finally {
+        await nc.close();
+      }
+      await until(async () => {
+        const pages = await Promise.all(
+          [firstPort, secondPort].map(async (port) => (await get(`http://127.0.0.1:${port}/metrics`)).body),
+        );
+        return pages.filter((p) => p.includes('threadline_scheduler_timers_pending 2\n')).length === 1;
+      });
     } finally {
       await second.stop();
       await first.stop();

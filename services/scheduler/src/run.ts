@@ -4,14 +4,17 @@
  * 30 s. With `THREADLINE_METRICS_PORT` set, an HTTP server answers `/metrics` (see metrics.ts), `/healthz`
  * and `/readyz` (ready once started, while the NATS connection is open; a standby replica is ready too).
  */
-import { type Scheduler, startScheduler } from '@threadline/scheduler';
+import { type Scheduler, startScheduler, TIMER_BUCKET } from '@threadline/scheduler';
 import {
   type Log,
   loadConfig,
   type OpsServer,
   runService,
+  type Sampled,
   STATUS_INTERVAL_MS,
+  sampleEvery,
   serviceLog,
+  streamMessageCount,
 } from '@threadline/service-runtime';
 import { schedulerMetrics } from './metrics.js';
 import type { SchedulerSettings } from './settings.js';
@@ -28,9 +31,12 @@ export interface RunningScheduler {
 export async function runScheduler(
   settings: SchedulerSettings,
   log: Log = serviceLog({ service: 'scheduler', instanceId: settings.schedulerId, level: settings.logLevel }),
-  options: { statusIntervalMs?: number; hostTimeZone?: string } = {},
+  options: { statusIntervalMs?: number; hostTimeZone?: string; sampleIntervalMs?: number } = {},
 ): Promise<RunningScheduler> {
   const config = await loadConfig(settings.configPath);
+  // The timer index's size (its KV stream's message count: a fired or dropped timer is purged, leaving
+  // no marker), read on a timer so a scrape never waits on the server.
+  let pendingTimers: Sampled | undefined;
   const running = await runService({
     service: 'scheduler',
     instanceId: settings.schedulerId,
@@ -38,8 +44,8 @@ export async function runScheduler(
     settings,
     log,
     clockFrom: config,
-    start: ({ nc, clock }) =>
-      startScheduler({
+    start: async ({ nc, clock }) => {
+      const scheduler = await startScheduler({
         nc,
         clock,
         config,
@@ -51,10 +57,24 @@ export async function runScheduler(
         leaseTtlMs: settings.leaseTtlMs,
         onEvent: (event) => log({ msg: event.type, ...event }),
         onError: (error, where) => log({ msg: 'scheduler error', level: 'error', where, err: error }),
-      }),
-    metrics: (scheduler) => schedulerMetrics(scheduler?.status()),
+      });
+      if (settings.metricsPort !== 0)
+        pendingTimers = sampleEvery(() => streamMessageCount(nc, `KV_${TIMER_BUCKET}`), {
+          ...(options.sampleIntervalMs === undefined ? {} : { intervalMs: options.sampleIntervalMs }),
+          onError: (err) => log({ msg: 'metrics sample failed', level: 'warn', err }),
+        });
+      return scheduler;
+    },
+    metrics: (scheduler) => schedulerMetrics(scheduler?.status(), pendingTimers?.value()),
     status: (scheduler) => ({ ...scheduler.status() }),
     ...(options.statusIntervalMs === undefined ? {} : { statusIntervalMs: options.statusIntervalMs }),
   });
-  return { scheduler: running.work, ops: running.ops, stop: running.stop };
+  return {
+    scheduler: running.work,
+    ops: running.ops,
+    async stop() {
+      pendingTimers?.stop();
+      await running.stop();
+    },
+  };
 }

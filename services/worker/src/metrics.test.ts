@@ -20,9 +20,12 @@ const sessionActorsMetrics = {
 };
 
 describe('workerMetrics', () => {
-  it('given no worker yet, then every metric is there and 0 (the limit is the setting)', () => {
+  it('given no worker yet, then every metric is there and 0 (the limit is the setting), but no lag and no sample yet', () => {
     const page = renderMetrics(workerMetrics(undefined, 500));
-    for (const name of Object.values(WORKER_METRICS)) expect(page).toContain(`# TYPE ${name} `);
+    const { consumerLag, deadLettersStored, ...always } = WORKER_METRICS;
+    for (const name of Object.values(always)) expect(page).toContain(`# TYPE ${name} `);
+    expect(page).not.toContain(consumerLag);
+    expect(page).not.toContain(deadLettersStored);
     expect(page).toContain('threadline_worker_events_applied_total 0\n');
     expect(page).toContain('threadline_worker_dead_letters_total{code="unrecordable"} 0\n');
     expect(page).toContain('threadline_worker_resident_sessions_limit 500\n');
@@ -34,10 +37,15 @@ describe('workerMetrics', () => {
     const b = { ...emptyPartitionMetrics(), routed: 10, applied: 20, deadLettered: 1, subjectMismatches: 1 };
     b.deadLettersByCode = { too_large: 1 };
     const worker: Pick<SessionWorker, 'metrics' | 'owned'> = {
-      metrics: () => ({ actors: sessionActorsMetrics, resident: 4, partitions: { 0: a, 3: b } }),
+      metrics: () => ({
+        actors: sessionActorsMetrics,
+        resident: 4,
+        partitions: { 0: a, 3: b },
+        lag: { 0: { route: 0, apply: 2 }, 3: { route: 7, apply: 0 } },
+      }),
       owned: () => [0, 3],
     };
-    const page = renderMetrics(workerMetrics(worker, 10_000));
+    const page = renderMetrics(workerMetrics(worker, 10_000, 6));
     expect(page).toContain('threadline_worker_events_routed_total 13\n');
     expect(page).toContain('threadline_worker_events_applied_total 24\n');
     expect(page).toContain('threadline_worker_dead_letters_total{code="too_large"} 3\n');
@@ -53,5 +61,10 @@ describe('workerMetrics', () => {
     expect(page).toContain('threadline_worker_partitions_owned 2\n');
     expect(page).toContain('threadline_worker_deliveries_blocked_total 11\n');
     expect(page).toContain('threadline_worker_privacy_warnings_total 12\n');
+    expect(page).toContain('# TYPE threadline_worker_consumer_lag_messages gauge\n');
+    expect(page).toContain('threadline_worker_consumer_lag_messages{reader="apply",partition="0"} 2\n');
+    expect(page).toContain('threadline_worker_consumer_lag_messages{reader="route",partition="3"} 7\n');
+    expect(page).toContain('threadline_worker_consumer_lag_messages{reader="apply",partition="3"} 0\n');
+    expect(page).toContain('# TYPE threadline_dead_letters_stored gauge\nthreadline_dead_letters_stored 6\n');
   });
 });

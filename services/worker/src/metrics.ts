@@ -1,10 +1,17 @@
 /**
- * The worker's Prometheus metrics, read from `SessionWorker.metrics()` at every scrape. Every `_total` is
- * a running count over this process's life (partitions served earlier included); rates come from
- * Prometheus — events applied per second is `rate(threadline_worker_events_applied_total[1m])`.
+ * The worker's Prometheus metrics, read from `SessionWorker.metrics()` at every scrape (in-memory counts,
+ * no request to NATS). Every `_total` is a running count over this process's life (partitions served
+ * earlier included); rates come from Prometheus — events applied per second is
+ * `rate(threadline_worker_events_applied_total[1m])`. The issue's list, where each one is:
  *
- * Not here, because the worker does not count them: delivery blocks (deliveries the send policy denied),
- * privacy warnings, and the readers' consumer lag (the worker keeps no pending count per reader).
+ * - events applied per second: `…_events_applied_total` (and `…_events_routed_total` for the router);
+ * - consumer lag: `…_consumer_lag_messages{reader, partition}`, per reader of each partition served now;
+ * - resident sessions: `…_resident_sessions` (with its peak and limit);
+ * - dead letters: `…_dead_letters_total{code}` (written by this worker) and
+ *   `threadline_dead_letters_stored` (what the dead-letter stream holds, read on a timer, the same on
+ *   every worker: aggregate it with `max`, not `sum`);
+ * - delivery blocks and privacy warnings: `…_deliveries_blocked_total`, `…_privacy_warnings_total`;
+ * - pending timers: the scheduler's `threadline_scheduler_timers_pending`.
  */
 import { RejectionCode } from '@threadline/protocol';
 import { counter, gauge, type MetricSample } from '@threadline/service-runtime';
@@ -30,6 +37,8 @@ export const WORKER_METRICS = {
   residentPeak: 'threadline_worker_resident_sessions_peak',
   residentLimit: 'threadline_worker_resident_sessions_limit',
   partitionsOwned: 'threadline_worker_partitions_owned',
+  consumerLag: 'threadline_worker_consumer_lag_messages',
+  deadLettersStored: 'threadline_dead_letters_stored',
 } as const;
 
 const M = WORKER_METRICS;
@@ -51,10 +60,12 @@ function sumPartitions(partitions: Record<number, PartitionMetrics>): PartitionM
 /**
  * The worker's samples; before the worker has started (`undefined`) every count is 0. Dead letters are
  * listed for every rejection code, 0 included, so a rate over them is defined from the first scrape.
+ * `deadLettersStored` is the dead-letter stream's size as last sampled (absent until the first sample).
  */
 export function workerMetrics(
   worker: Pick<SessionWorker, 'metrics' | 'owned'> | undefined,
   maxResident: number,
+  deadLettersStored?: number,
 ): MetricSample[] {
   const status = worker?.metrics();
   const partitions = sumPartitions(status?.partitions ?? {});
@@ -151,5 +162,24 @@ export function workerMetrics(
       maxResident,
     ),
     gauge(M.partitionsOwned, 'Partitions this worker serves now.', worker?.owned().length ?? 0),
+    ...Object.entries(status?.lag ?? {}).flatMap(([partition, lag]) =>
+      (['route', 'apply'] as const).map((reader) =>
+        gauge(
+          M.consumerLag,
+          'Messages of a partition after the last one its reader handled (route: the inbound stream, apply: the keyed stream), as the server last said; the message in hand counts until it is handled. Only the partitions this worker serves now.',
+          lag[reader],
+          { reader, partition },
+        ),
+      ),
+    ),
+    ...(deadLettersStored === undefined
+      ? []
+      : [
+          gauge(
+            M.deadLettersStored,
+            'Dead letters the dead-letter stream holds (sampled every 15 s; the same on every worker).',
+            deadLettersStored,
+          ),
+        ]),
   ];
 }

@@ -36,7 +36,7 @@ describe('runWorker (ops server)', () => {
       THREADLINE_LEASE_TTL_MS: '1000',
       THREADLINE_METRICS_PORT: String(port),
     });
-    const running = await runWorker(settings, (line) => lines.push(line));
+    const running = await runWorker(settings, (line) => lines.push(line), { sampleIntervalMs: 100 });
     const url = `http://127.0.0.1:${port}`;
     expect(running.ops?.url).toBe(url);
     expect(lines[0]).toEqual({
@@ -48,17 +48,26 @@ describe('runWorker (ops server)', () => {
     expect(await get(`${url}/readyz`)).toEqual({ status: 200, body: 'ready\n' });
     expect((await get(`${url}/healthz`)).status).toBe(200);
 
+    await until(
+      async () => seriesValue((await get(`${url}/metrics`)).body, 'threadline_worker_partitions_owned') === 2,
+    );
     const page = (await get(`${url}/metrics`)).body;
     for (const name of Object.values(WORKER_METRICS)) expect(page).toContain(`# TYPE ${name} `);
+    for (const reader of ['route', 'apply'])
+      for (const partition of ['0', '1'])
+        expect(
+          seriesValue(
+            page,
+            `threadline_worker_consumer_lag_messages{reader="${reader}",partition="${partition}"}`,
+          ),
+        ).toBe(0);
+    expect(seriesValue(page, 'threadline_dead_letters_stored')).toBe(0);
     expect(page).toContain('# TYPE threadline_worker_events_applied_total counter');
     expect(page).toContain('threadline_worker_dead_letters_total{code="too_large"} 0');
     expect(page).toContain('threadline_worker_resident_sessions_limit 10000');
     expect(page).toContain('threadline_service_info{service="worker",instance_id="worker-ops"} 1');
 
-    // One chat event: routed, applied, and its session resident.
-    await until(
-      async () => seriesValue((await get(`${url}/metrics`)).body, 'threadline_worker_partitions_owned') === 2,
-    );
+    // One chat event: routed, applied, and its session resident; and one refused, stored as a dead letter.
     const nc = await connectService({ natsUrl: server.url, service: 'test', instanceId: 'producer' });
     const event = {
       v: 1,
@@ -72,6 +81,7 @@ describe('runWorker (ops server)', () => {
       at: Date.now(),
     };
     nc.publish(Subjects.inbound('telegram', '7'), JSON.stringify(event));
+    nc.publish(Subjects.inbound('telegram', '7'), '{not json');
     await nc.flush();
     await nc.close();
     let after = '';
@@ -82,6 +92,13 @@ describe('runWorker (ops server)', () => {
     expect(seriesValue(after, 'threadline_worker_events_routed_total')).toBe(1);
     expect(seriesValue(after, 'threadline_worker_inputs_total{outcome="recorded"}')).toBe(1);
     expect(seriesValue(after, 'threadline_worker_resident_sessions')).toBe(1);
+    await until(async () => {
+      const page = (await get(`${url}/metrics`)).body;
+      return (
+        seriesValue(page, 'threadline_dead_letters_stored') === 1 &&
+        seriesValue(page, 'threadline_worker_dead_letters_total{code="invalid_json"}') === 1
+      );
+    });
 
     await running.stop();
     expect(lines.at(-1)).toEqual({ msg: 'worker stopped', workerId: 'worker-ops' });

@@ -4,7 +4,17 @@
  * `THREADLINE_METRICS_PORT` set, an HTTP server answers `/metrics` (see metrics.ts), `/healthz` and
  * `/readyz` (ready once started, while the NATS connection is open).
  */
-import { type Log, loadConfig, type OpsServer, runService, serviceLog } from '@threadline/service-runtime';
+import { StreamNames } from '@threadline/protocol';
+import {
+  type Log,
+  loadConfig,
+  type OpsServer,
+  runService,
+  type Sampled,
+  sampleEvery,
+  serviceLog,
+  streamMessageCount,
+} from '@threadline/service-runtime';
 import { type SessionWorker, startSessionWorker, type WorkerEvent } from '@threadline/session-worker';
 import { workerMetrics } from './metrics.js';
 import type { WorkerSettings } from './settings.js';
@@ -24,11 +34,14 @@ const levelOf = (event: WorkerEvent) =>
 export async function runWorker(
   settings: WorkerSettings,
   log: Log = serviceLog({ service: 'worker', instanceId: settings.workerId, level: settings.logLevel }),
+  options: { sampleIntervalMs?: number } = {},
 ): Promise<RunningWorker> {
   const config = await loadConfig(settings.configPath);
   if (settings.killAfterAppend !== undefined && config.production)
     throw new Error('THREADLINE_FAULT is a test hook and is refused by a production config');
   let appends = 0;
+  // The dead-letter stream's size, read on a timer so a scrape never waits on the server.
+  let deadLetters: Sampled | undefined;
   const running = await runService({
     service: 'worker',
     instanceId: settings.workerId,
@@ -36,8 +49,8 @@ export async function runWorker(
     settings,
     log,
     clockFrom: config,
-    start: ({ nc, clock }) =>
-      startSessionWorker({
+    start: async ({ nc, clock }) => {
+      const worker = await startSessionWorker({
         nc,
         config,
         clock,
@@ -59,8 +72,22 @@ export async function runWorker(
               },
             }),
         onEvent: (event) => log({ msg: event.type, level: levelOf(event), ...event }),
-      }),
-    metrics: (worker) => workerMetrics(worker, settings.maxResident),
+      });
+      if (settings.metricsPort !== 0)
+        deadLetters = sampleEvery(() => streamMessageCount(nc, StreamNames.deadLetters), {
+          ...(options.sampleIntervalMs === undefined ? {} : { intervalMs: options.sampleIntervalMs }),
+          onError: (err) => log({ msg: 'metrics sample failed', level: 'warn', err }),
+        });
+      return worker;
+    },
+    metrics: (worker) => workerMetrics(worker, settings.maxResident, deadLetters?.value()),
   });
-  return { worker: running.work, ops: running.ops, stop: running.stop };
+  return {
+    worker: running.work,
+    ops: running.ops,
+    async stop() {
+      deadLetters?.stop();
+      await running.stop();
+    },
+  };
 }

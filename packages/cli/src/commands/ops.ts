@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { deadLettersListCommand, deadLettersReplayCommand } from './deadLetters.js';
 import { exportCommand } from './exportOpenClaw.js';
+import { forgetCommand } from './forget.js';
 import { importCommand } from './importOpenClaw.js';
 import { rebuildCommand } from './rebuild.js';
 import { resetCommand } from './reset.js';
@@ -23,4 +24,5 @@ export const opsCommands: Command[] = [
   securityAuditCommand,
   exportCommand,
   importCommand,
+  forgetCommand,
 ];

@@ -26,7 +26,8 @@ export interface SecurityAuditV1 {
   privacyWarnings: { sessionKey: string; at: number; senderIds: string[] }[] | null;
 }
 
-async function loadConfig(path: string | undefined): Promise<ThreadlineConfig> {
+/** The config at `path` (defaults without one); an unreadable or invalid file is a usage error. */
+export async function loadConfig(path: string | undefined): Promise<ThreadlineConfig> {
   if (path === undefined) return parseConfig({}).config;
   let text: string;
   try {
