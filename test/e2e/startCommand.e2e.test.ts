@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { NatsSessionLog } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
-import { Subjects } from '@threadline/protocol';
+import { OpsService, Subjects } from '@threadline/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   capture,
@@ -54,6 +54,7 @@ describe('the start command (npm start)', () => {
       // So do the projector and the scheduler, each its own process with its own log.
       await run.waitFor(/Projector projector-1 \(pid \d+\), log .*projector-1\.log/, 5_000);
       await run.waitFor(/Scheduler scheduler-1 \(pid \d+\), log .*scheduler-1\.log/, 5_000);
+      await run.waitFor(/Ops service ops-1 \(pid \d+\), log .*ops-1\.log/, 5_000);
       // Each service process has its own ops server: Prometheus metrics, health and readiness.
       const metricsOf = async (name: string) =>
         (
@@ -133,6 +134,15 @@ describe('the start command (npm start)', () => {
       const schedulerLeads = async () =>
         (await (await fetch(`${ops.scheduler}/metrics`)).text()).includes('threadline_scheduler_leader 1\n');
       expect(await waitUntil(schedulerLeads, 30_000)).toBe(true);
+      // Other services ask the ops service over request/reply: the same entry.
+      const shown = await nc.request(
+        OpsService.sessionsShow,
+        JSON.stringify({ sessionKey: 'agent:main:main' }),
+        {
+          timeout: 10_000,
+        },
+      );
+      expect(shown.json<{ entry: { sessionKey: string } }>().entry.sessionKey).toBe('agent:main:main');
       await nc.close();
       const health = await fetch(`${monitor}/healthz?js-enabled-only=true`);
       expect(health.status).toBe(200);

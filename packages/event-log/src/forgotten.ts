@@ -8,10 +8,10 @@
  * Not a JetStream subject: nothing about a forgotten key may be stored, not even the request.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SUBJECT_ROOT } from '@threadline/protocol';
+import { Subjects } from '@threadline/protocol';
 
 /** Where forget announces erased keys: `tl.ops.v1.forgotten` (core NATS only). */
-export const FORGOTTEN_SUBJECT = `${SUBJECT_ROOT}.ops.v1.forgotten`;
+export const FORGOTTEN_SUBJECT = Subjects.forgotten;
 
 export interface ForgottenV1 {
   v: 1;

@@ -3,11 +3,9 @@
  * CLI; not part of the build): a request to an ops endpoint with its answer or service error read back,
  * and a small history fed through a real worker and projector.
  */
-import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startProjector } from '@threadline/projector';
-import { Subjects } from '@threadline/protocol';
-import { chat, history, T0, until, type WorkerTestBed } from '@threadline/session-worker/testing';
+import { type Projector, startProjector } from '@threadline/projector';
+import { history, sendChat, T0, until, type WorkerTestBed } from '@threadline/session-worker/testing';
 import { ServiceErrorHeaders } from './microService.js';
 
 export type OpsAnswer<T> =
@@ -41,18 +39,8 @@ export async function opsRequest<T = Record<string, unknown>>(
   return { ok: true, json: reply.json<T>() };
 }
 
-/** Publishes a chat event as an adapter would (the event id as message id). */
-export async function sendChat(
-  nc: NatsConnection,
-  peer: string,
-  n: number,
-  extra: Record<string, unknown> = {},
-  channel = 'telegram',
-) {
-  const event = chat(channel, peer, n, extra);
-  await jetstream(nc).publish(Subjects.inbound(channel, peer), JSON.stringify(event), { msgID: event.id });
-  return event;
-}
+/** Publishes a chat event as an adapter would (the worker test bed's). */
+export { sendChat };
 
 export const HOUR_MS = 3_600_000;
 /** The session key of a telegram direct chat with `peer` (the bed's config: dmScope per-channel-peer). */
@@ -66,7 +54,7 @@ export const directKey = (peer: string, agent = 'main') => `agent:${agent}:teleg
 export async function seedSessions(
   bed: WorkerTestBed,
   options: { count?: number } = {},
-): Promise<{ start: number; now: number }> {
+): Promise<{ start: number; now: number; projector: Projector }> {
   const count = options.count ?? 1;
   await bed.start();
   const projector = await startProjector({ nc: bed.nc, partitions: 4 });
@@ -86,5 +74,5 @@ export async function seedSessions(
     'projected',
   );
   await projector.waitFor(projector.status().handled);
-  return { start, now: start + 3 * HOUR_MS + 2 * 60_000 };
+  return { start, now: start + 3 * HOUR_MS + 2 * 60_000, projector };
 }

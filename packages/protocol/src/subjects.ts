@@ -11,6 +11,8 @@
  *   tl.out.v1.<channel>.<peer>    deliveries to channel adapters: replies and
  *                                 command answers the send policy allowed     (stream THREADLINE_DELIVERIES)
  *   tl.tick.v1.<zone>.<hour>      the scheduler's daily-boundary ticks          (stream THREADLINE_TICKS)
+ *   tl.ops.v1.*                   the ops service's request/reply endpoints, and the `forgotten`
+ *                                 broadcast (core NATS: no stream stores them)
  *
  * Every wildcard is `*`, never `>`: each family has a fixed number of tokens, so a malformed subject
  * (an unencoded `.` in a key, an extra token) matches no stream and is never stored.
@@ -77,6 +79,11 @@ export const Subjects = {
   tick: (timeZone: string, atHour: number) =>
     `${SUBJECT_ROOT}.tick.v1.${encodeSubjectToken(timeZone)}.${encodeSubjectToken(String(atHour))}`,
   tickAll: `${SUBJECT_ROOT}.tick.v1.*.*`,
+  /**
+   * Core NATS only, never stored: `threadline forget` names the session keys it erased, and every running
+   * worker, projector and scheduler drops them from memory and answers (ADR 0016).
+   */
+  forgotten: `${SUBJECT_ROOT}.ops.v1.forgotten`,
 } as const;
 
 /**

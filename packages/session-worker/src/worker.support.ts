@@ -3,13 +3,13 @@
  * workers, clean-up), a chat event builder, polling, and readers for a key's history, the dead letters
  * and the deliveries.
  */
-import { jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SimulatedClock } from '@threadline/clock';
 import { NatsSessionLog, type SessionRecord } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
 import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
-import { type DeadLetterV1, type DeliveryV1, StreamNames } from '@threadline/protocol';
+import { type DeadLetterV1, type DeliveryV1, StreamNames, Subjects } from '@threadline/protocol';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { TransitionRecordV1 } from './records.js';
 
@@ -112,6 +112,19 @@ export function chat(channel: string, peer: string, n: number, extra: Record<str
     at: T0 + n,
     ...extra,
   };
+}
+
+/** Publishes {@link chat}'s event as an adapter would (the event id as the message id); returns it. */
+export async function sendChat(
+  nc: NatsConnection,
+  peer: string,
+  n: number,
+  extra: Record<string, unknown> = {},
+  channel = 'telegram',
+) {
+  const event = chat(channel, peer, n, extra);
+  await jetstream(nc).publish(Subjects.inbound(channel, peer), JSON.stringify(event), { msgID: event.id });
+  return event;
 }
 
 export async function until(predicate: () => boolean | Promise<boolean>, ms = 20_000, what = 'condition') {

@@ -5,7 +5,6 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Subjects } from '@threadline/protocol';
-import { chat } from '@threadline/session-worker/testing';
 import { runCli } from '../cli.js';
 import type { ExitCode } from '../errors.js';
 import { COMMANDS } from './index.js';
@@ -47,18 +46,8 @@ export async function cli(
   return { code, out, err, text, json: <T>() => JSON.parse(text) as T };
 }
 
-/** Publishes a chat event as an adapter would (the event id as message id). */
-export async function sendChat(
-  nc: NatsConnection,
-  peer: string,
-  n: number,
-  extra: Record<string, unknown> = {},
-  channel = 'telegram',
-) {
-  const event = chat(channel, peer, n, extra);
-  await jetstream(nc).publish(Subjects.inbound(channel, peer), JSON.stringify(event), { msgID: event.id });
-  return event;
-}
+/** Publishes a chat event as an adapter would (shared with the worker's test bed). */
+export { sendChat } from '@threadline/session-worker/testing';
 
 /** Publishes an agent reply for `sessionKey`. */
 export async function sendReply(

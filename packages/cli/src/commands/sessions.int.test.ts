@@ -2,12 +2,13 @@
  * `threadline sessions list` and `sessions show` against a real nats-server, with the real worker writing
  * the session records and the real projector folding them into the session store.
  */
-import { startProjector } from '@threadline/projector';
+
+import { seedSessions } from '@threadline/ops/testing';
 import { parseConfig } from '@threadline/session-core';
-import { history, T0, until, workerTestBed } from '@threadline/session-worker/testing';
+import { history, until, workerTestBed } from '@threadline/session-worker/testing';
 import { describe, expect, it } from 'vitest';
 import { ExitCodes } from '../errors.js';
-import { cli, sendChat, sendReply, UNREACHABLE } from './cli.support.js';
+import { cli, sendReply, UNREACHABLE } from './cli.support.js';
 import type { SessionListV1, SessionShowV1 } from './sessions.js';
 
 const HOUR = 3_600_000;
@@ -18,27 +19,16 @@ describe('threadline sessions (real nats-server, worker and projector)', () => {
 
   /** Three sessions: `old` at T0, `ops` (agent ops) and `new` three hours later; the store caught up. */
   const traffic = async () => {
-    await bed.start();
-    const projector = await startProjector({ nc: bed.nc, partitions: 4 });
-    bed.cleanup(() => projector.stop());
-    const start = Math.max(bed.clock.now(), T0);
-    bed.clock.set(start);
-    await sendChat(bed.nc, 'old', 1, { tokens: 11 });
-    await until(async () => (await history(bed.nc, keyOf('old'))).length === 1, 20_000, 'old recorded');
-    bed.clock.set(start + 3 * HOUR);
-    await sendChat(bed.nc, 'opsy', 1, { agentId: 'ops', tokens: 5 });
-    await sendChat(bed.nc, 'new', 1, { tokens: 7 });
-    await until(async () => (await history(bed.nc, keyOf('new'))).length === 1, 20_000, 'new recorded');
+    const { start, now, projector } = await seedSessions(bed);
     await sendReply(bed.nc, keyOf('new'), 'reply-1', 'hello back\nsecond line', start + 3 * HOUR);
     await until(async () => (await history(bed.nc, keyOf('new'))).length === 2, 20_000, 'reply recorded');
-    await until(async () => (await history(bed.nc, keyOf('opsy', 'ops'))).length === 1, 20_000, 'ops');
     await until(
       () => projector.status().pending === 0 && projector.status().handled >= 4,
       20_000,
       'projected',
     );
     await projector.waitFor(projector.status().handled);
-    return { start, now: start + 3 * HOUR + 2 * 60_000 };
+    return { start, now };
   };
 
   it('lists the sessions newest first with OpenClaw columns, and filters by --active, --agent and --limit', async () => {

@@ -15,7 +15,8 @@ export const OPENCLAW_TRANSCRIPT_VERSION = 3;
 /** An OpenClaw `sessions.json` entry: the spec §4 fields under OpenClaw's names, nothing Threadline-only. */
 export type OpenClawEntry = Record<string, unknown> & { sessionId: string; updatedAt: number };
 
-const SETTINGS = [
+/** The person's settings (spec §2.6) an entry carries, under the same names in both stores. */
+export const OPENCLAW_SETTINGS = [
   'thinkingLevel',
   'verboseLevel',
   'reasoningLevel',
@@ -51,7 +52,7 @@ export function openClawEntryOf(entry: SessionEntry): OpenClawEntry | undefined 
   put('contextTokens', entry.contextTokens);
   put('compactionCount', entry.compactionCount);
   put('sendPolicy', entry.sendPolicy);
-  for (const name of SETTINGS) put(name, entry[name]);
+  for (const name of OPENCLAW_SETTINGS) put(name, entry[name]);
   return out;
 }
 

@@ -20,6 +20,7 @@ import {
   unicodeLength,
 } from '@threadline/protocol';
 import { parseSessionKey } from '@threadline/session-core';
+import { OPENCLAW_SETTINGS } from './layout.js';
 
 export type ImportFields = Omit<
   Extract<ControlEventV1, { type: 'session.imported' }>,
@@ -67,17 +68,6 @@ export function importEventId(sessionKey: string, sessionId: string): string {
   return `import:openclaw:${digest}`;
 }
 
-const SETTINGS = [
-  'thinkingLevel',
-  'verboseLevel',
-  'reasoningLevel',
-  'modelOverride',
-  'providerOverride',
-  'label',
-  'displayName',
-  'spawnedBy',
-] as const;
-
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -116,7 +106,7 @@ export function readOpenClawSession(entry: unknown, transcript: readonly unknown
   const lastActivityAt = time(entry.lastActivityAt) ?? updatedAt;
 
   const settings: NonNullable<ImportFields['settings']> = {};
-  for (const name of SETTINGS) {
+  for (const name of OPENCLAW_SETTINGS) {
     const value = str(entry[name]);
     if (value !== undefined) settings[name] = value;
   }
