@@ -75,6 +75,9 @@ describe('threadline import --openclaw (real nats-server, worker and projector)'
     await until(async () => (await history(bed.nc, ann)).length === 3, 20_000, 'ann turns');
     await sendReply(bed.nc, ann, 'r-ann-2', 'three near the river', Date.now());
     await until(async () => (await history(bed.nc, ann)).length === 4, 20_000, 'ann reply 2');
+    // The levers need the key in the session store: let the projector catch up first.
+    await until(() => projector.status().pending === 0 && projector.status().handled >= 4, 20_000, 'stored');
+    await projector.waitFor(projector.status().handled);
     expect((await cli(['compact', ann], { server: bed.url })).code).toBe(ExitCodes.Ok);
     await until(
       async () => (await facts(ann)).some((f) => f.type === 'CompactionCompleted'),
@@ -237,8 +240,14 @@ describe('threadline import --openclaw (real nats-server, worker and projector)'
     const empty = await cli(['import', '--openclaw', join(dir, 'nothing-here')], { server: UNREACHABLE });
     expect(empty.code).toBe(ExitCodes.NotFound);
     expect(empty.err).toMatch(/no OpenClaw session store under/);
-    expect((await cli(['import', '--openclaw', join(dir, 'a')], { server: UNREACHABLE })).code).toBe(
-      ExitCodes.Unreachable,
+    const store = join(dir, 'unreachable', 'agents', 'main', 'sessions');
+    await mkdir(store, { recursive: true });
+    await writeFile(
+      join(store, 'sessions.json'),
+      JSON.stringify({ 'agent:main:main': { sessionId: 's', updatedAt: 1 } }),
     );
+    expect(
+      (await cli(['import', '--openclaw', join(dir, 'unreachable')], { server: UNREACHABLE })).code,
+    ).toBe(ExitCodes.Unreachable);
   });
 });
