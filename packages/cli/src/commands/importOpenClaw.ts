@@ -12,9 +12,11 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { jetstream } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstream } from '@nats-io/jetstream';
+import { readKvEntry } from '@threadline/event-log';
 import { LIVE_PROJECTION, type ProjectedKey } from '@threadline/projector';
 import { controlEventV1Schema, Subjects } from '@threadline/protocol';
+import { snapshotEntryName } from '@threadline/session-worker';
 import { ExitCodes, notFound, usageError } from '../errors.js';
 import {
   importEventId,
@@ -24,7 +26,7 @@ import {
   readOpenClawSession,
 } from '../openclaw/readStore.js';
 import type { Command } from './command.js';
-import { positiveInteger, readBucketIfPresent } from './shared.js';
+import { manager, positiveInteger, streamInfo } from './shared.js';
 
 export interface ImportReportV1 {
   dir: string;
@@ -143,15 +145,14 @@ export const importCommand: Command = {
       );
 
     const nc = await ctx.connect();
-    const live = await readBucketIfPresent<ProjectedKey>(nc, LIVE_PROJECTION.sessions);
-    if (!live)
+    const jsm = await manager(nc);
+    if (!(await streamInfo(jsm, `KV_${LIVE_PROJECTION.sessions}`)))
       throw notFound('there is no session store yet: is a projector running?', 'threadline status shows it');
-    const sessionIdOf = sessionIdsOf(live);
     const toPublish: Candidate[] = [];
     for (const candidate of candidates.values()) {
       const { sessionKey } = candidate;
       const sessionId = candidate.read.fields.sessionId;
-      const existing = sessionIdOf.get(sessionKey) ?? null;
+      const existing = await storedSessionId(jsm, sessionKey);
       if (existing === sessionId) report.unchanged.push({ sessionKey, sessionId });
       else if (existing !== null)
         report.conflicts.push({ sessionKey, sessionId, existingSessionId: existing });
@@ -199,9 +200,8 @@ export const importCommand: Command = {
       const waiting = new Map(report.imported.map((i) => [i.sessionKey, i.sessionId]));
       const deadline = Date.now() + waitMs;
       for (;;) {
-        const now = sessionIdsOf(await readBucketIfPresent<ProjectedKey>(nc, LIVE_PROJECTION.sessions));
         for (const [key, sessionId] of waiting) {
-          const current = now.get(key) ?? null;
+          const current = await storedSessionId(jsm, key);
           if (current === null) continue;
           waiting.delete(key);
           // A message that reached the key first started another session there: the import was refused.
@@ -242,9 +242,10 @@ export const importCommand: Command = {
   },
 };
 
-/** Each key's current session id in the session store (whose entries are named by a hash of the key). */
-function sessionIdsOf(store: Map<string, ProjectedKey> | undefined): Map<string, string | null> {
-  return new Map([...(store?.values() ?? [])].map((value) => [value.sessionKey, value.entry.sessionId]));
+/** The key's current session id in the session store: one entry read, null without a session. */
+async function storedSessionId(jsm: JetStreamManager, sessionKey: string): Promise<string | null> {
+  const stored = await readKvEntry(jsm, LIVE_PROJECTION.sessions, snapshotEntryName(sessionKey));
+  return stored ? (JSON.parse(stored.text) as ProjectedKey).entry.sessionId : null;
 }
 
 /** Every `agents/<agentId>/sessions/` folder that holds a `sessions.json`, sorted by agent. */
