@@ -6,7 +6,13 @@ import { packageTestConfig } from '../vitest.shared.ts';
 export default mergeConfig(
   packageTestConfig({
     testTimeout: 240_000,
-    include: ['e2e/**/*.test.ts', 'toolchain/**/*.test.ts'],
+    include: [
+      'e2e/**/*.test.ts',
+      'toolchain/**/*.test.ts',
+      'chaos/**/*.test.ts',
+      'cluster/**/*.test.ts',
+      'infra/**/*.test.ts',
+    ],
   }),
   { test: { fileParallelism: false } },
 );

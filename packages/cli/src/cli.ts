@@ -91,7 +91,7 @@ export function helpText(commands: readonly Command[]): string {
     'commands:',
     ...commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
     '',
-    `The server is --server, else THREADLINE_NATS_URL, else ${DEFAULT_NATS_URL}.`,
+    `The server is --server, else THREADLINE_NATS_URL, else ${DEFAULT_NATS_URL}; a cluster's, comma-separated.`,
     'Exit codes: 0 ok, 1 findings (differences, broken chains), 2 usage, 3 server unreachable, 4 not found, 5 failed.',
   ].join('\n');
 }

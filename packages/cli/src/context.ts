@@ -18,6 +18,19 @@ export interface CliIo {
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
+/**
+ * The servers of `--server` / `THREADLINE_NATS_URL`: one URL, or a cluster's as a comma-separated list
+ * (`nats://a:4222,nats://b:4222`), each trimmed, empty entries dropped. The NATS client takes the list and
+ * tries them in turn; it does not split a comma-separated string itself. (The services split it the same
+ * way: `natsServerList` in @threadline/service-runtime.)
+ */
+export function natsServers(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
 export interface Progress {
   /** Reports `done` of `total` (total 0 or unknown: a count only). */
   update(done: number, total?: number): void;
@@ -74,11 +87,21 @@ export class CliContext {
 
   async connect(): Promise<NatsConnection> {
     if (this.#nc) return this.#nc;
+    const servers = natsServers(this.server);
+    if (servers.length === 0)
+      throw new CliError(
+        ExitCodes.Usage,
+        `no NATS server in ${JSON.stringify(this.server)}`,
+        'give --server (or THREADLINE_NATS_URL) a URL such as nats://127.0.0.1:4222, or several separated by commas',
+      );
     try {
       this.#nc = await connectToNats({
-        servers: this.server,
+        servers,
         name: 'threadline-cli',
-        maxReconnectAttempts: 0,
+        // Fail fast: no reconnects once connected. (Not `maxReconnectAttempts: 0`: with it the client
+        // drops two servers of a list at each failed first connect, and gives up on a list whose first
+        // entry is down; the first connect tries every server once either way.)
+        reconnect: false,
       });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

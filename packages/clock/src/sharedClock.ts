@@ -12,10 +12,15 @@ export interface SharedClockOptions {
   key?: string;
   /** The time to start from if no process has set the shared clock yet. */
   start: number;
+  /**
+   * Replicas of the bucket when this process creates it (default 1). In a cluster give it the streams'
+   * replica count, or the clock stops for everyone while the one node holding it is down.
+   */
+  replicas?: number;
 }
 
-async function openBucket(nc: NatsConnection, bucket: string): Promise<KV> {
-  return new Kvm(nc).create(bucket, { history: 1 });
+async function openBucket(nc: NatsConnection, bucket: string, replicas = 1): Promise<KV> {
+  return new Kvm(nc).create(bucket, { history: 1, replicas });
 }
 
 /**
@@ -27,7 +32,7 @@ export async function followSharedClock(
   nc: NatsConnection,
   options: SharedClockOptions,
 ): Promise<{ clock: SimulatedClock; stop: () => Promise<void> }> {
-  const kv = await openBucket(nc, options.bucket ?? SHARED_CLOCK_BUCKET);
+  const kv = await openBucket(nc, options.bucket ?? SHARED_CLOCK_BUCKET, options.replicas);
   const key = options.key ?? SHARED_CLOCK_KEY;
   const current = await kv.get(key);
   const clock = new SimulatedClock(current?.value.length ? Number(current.string()) : options.start);
@@ -57,7 +62,7 @@ export async function driveSharedClock(
   set: (at: number) => Promise<void>;
   advance: (ms: number) => Promise<void>;
 }> {
-  const kv = await openBucket(nc, options.bucket ?? SHARED_CLOCK_BUCKET);
+  const kv = await openBucket(nc, options.bucket ?? SHARED_CLOCK_BUCKET, options.replicas);
   const key = options.key ?? SHARED_CLOCK_KEY;
   if (!(await kv.get(key))?.value.length) await kv.put(key, String(options.start));
   const now = async () => Number((await kv.get(key))?.string() ?? options.start);

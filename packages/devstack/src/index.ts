@@ -1,1 +1,25 @@
-export { type LocalStack, type LocalStackOptions, startLocalStack } from './localStack.js';
+export {
+  DEFAULT_CLUSTER_DATA_DIR,
+  DEFAULT_DATA_DIR,
+  DevstackSettingsError,
+  readLocalClusterEnv,
+  readLocalStackEnv,
+} from './env.js';
+export {
+  CLUSTER_NAME,
+  CLUSTER_NODES,
+  type ClusterService,
+  type LocalCluster,
+  type LocalClusterOptions,
+  startLocalCluster,
+} from './localCluster.js';
+export {
+  describeService,
+  type LocalStack,
+  type LocalStackOptions,
+  type RunningService,
+  SERVICES,
+  type ServiceKind,
+  startLocalStack,
+  startServiceProcess,
+} from './localStack.js';

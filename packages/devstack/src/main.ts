@@ -4,40 +4,59 @@
 //   THREADLINE_DATA_DIR   data and logs (default: ./.threadline in the current folder)
 //   THREADLINE_NATS_PORT  NATS client port (default 4222; 0 picks a free one)
 //   THREADLINE_HTTP_PORT  NATS monitoring port (default 8222; 0 picks a free one)
-import { startLocalStack } from './localStack.js';
+//
+// `threadline-devstack --cluster` (`npm run cluster`) runs a local cluster instead: three NATS nodes, two
+// workers, the projector, two schedulers and the ops service, streams and buckets at 3 replicas:
+//   THREADLINE_DATA_DIR   data and logs (default: ./.threadline/cluster)
+//   THREADLINE_NATS_PORT  the first node's client port (default 4222; the others 4223, 4224; 0: free ports)
+//   THREADLINE_HTTP_PORT  the first node's monitoring port (default 8222, 8223, 8224; 0: free ports)
+//   THREADLINE_WORKERS    session workers (default 2)
+//   THREADLINE_SCHEDULERS schedulers (default 2)
+import { DevstackSettingsError, readLocalClusterEnv, readLocalStackEnv } from './env.js';
+import { type LocalCluster, startLocalCluster } from './localCluster.js';
+import { type LocalStack, startLocalStack } from './localStack.js';
 
-function portFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`${name}: expected a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => a !== '--cluster');
+if (unknown.length > 0) {
+  console.error(`unknown argument ${JSON.stringify(unknown[0])} (usage: threadline-devstack [--cluster])`);
+  process.exit(2);
+}
+const clustered = args.includes('--cluster');
+
+function settingsOrExit<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof DevstackSettingsError)) throw error;
+    for (const problem of error.problems) console.error(problem);
     process.exit(2);
   }
-  return port;
 }
 
-const stack = await startLocalStack({
-  dataDir: process.env.THREADLINE_DATA_DIR || '.threadline',
-  natsPort: portFromEnv('THREADLINE_NATS_PORT', 4222),
-  httpPort: portFromEnv('THREADLINE_HTTP_PORT', 8222),
-}).catch((error: unknown) => {
+const starting: Promise<LocalStack | LocalCluster> = clustered
+  ? startLocalCluster(settingsOrExit(() => readLocalClusterEnv(process.env)))
+  : startLocalStack(settingsOrExit(() => readLocalStackEnv(process.env)));
+const running = await starting.catch((error: unknown) => {
   console.error(`Threadline could not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
 
-const url = stack.nats.url;
-console.log(
-  [
-    '',
+const streamsLines = [
+  'Adapters publish chat events to tl.in.v1.<channel>.<peer> and agents their replies to',
+  'tl.reply.v1.<sessionKey> (docs/protocol.md); each session history is the subject',
+  'tl.session.<sessionKey> of the THREADLINE_SESSIONS stream, and the projector keeps each',
+  "key's session entry in the KV bucket threadline-sessions.",
+];
+
+function stackBanner(stack: LocalStack): string[] {
+  const url = stack.nats.url;
+  return [
     'Threadline is running locally.',
     '',
     ...stack.describe().map((line) => `  ${line}`),
     '',
-    'Adapters publish chat events to tl.in.v1.<channel>.<peer> and agents their replies to',
-    'tl.reply.v1.<sessionKey> (docs/protocol.md); each session history is the subject',
-    'tl.session.<sessionKey> of the THREADLINE_SESSIONS stream, and the projector keeps each',
-    "key's session entry in the KV bucket threadline-sessions.",
+    ...streamsLines,
     '',
     'Look at it:',
     `  curl -s '${stack.nats.monitorUrl}/healthz?js-enabled-only=true'    # {"status":"ok"} when JetStream is ready`,
@@ -55,6 +74,47 @@ console.log(
         ]
       : []),
     `Connect a producer or a client with NATS_URL=${url}`,
+  ];
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+function clusterBanner(local: LocalCluster): string[] {
+  const first = local.cluster.node(0);
+  return [
+    `Threadline is running as a local cluster: ${[
+      `${local.cluster.nodes.length} NATS nodes`,
+      plural(local.workers.length, 'session worker'),
+      plural(local.projectors.length, 'projector'),
+      plural(local.schedulers.length, 'scheduler'),
+      plural(local.opsServices.length, 'ops service'),
+    ].join(', ')}.`,
+    '',
+    ...local.describe().map((line) => `  ${line}`),
+    '',
+    ...streamsLines,
+    '',
+    'Look at it:',
+    `  curl -s '${first.monitorUrl}/jsz?streams=true'    # the meta leader, streams and their replicas`,
+    `  curl -s '${first.monitorUrl}/routez'              # the routes between the nodes`,
+    ...local.services
+      .filter((s) => s.metricsUrl !== undefined)
+      .slice(0, 1)
+      .map(
+        (s) =>
+          `  curl -s '${s.metricsUrl}'    # ${s.name}'s Prometheus metrics (every service has its own, above)`,
+      ),
+    `  THREADLINE_NATS_URL=${local.natsUrl} pnpm threadline status`,
+    '',
+    'Point a producer, a client or the CLI at every node (it fails over between them):',
+    `  THREADLINE_NATS_URL=${local.natsUrl}`,
+  ];
+}
+
+console.log(
+  [
+    '',
+    ...('cluster' in running ? clusterBanner(running) : stackBanner(running)),
     '',
     'Press Ctrl-C to stop everything.',
     '',
@@ -66,7 +126,7 @@ const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping Threadline…`);
-  await stack.stop();
+  await running.stop();
   console.log('stopped.');
   process.exit(0);
 };

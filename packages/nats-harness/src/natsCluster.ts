@@ -1,11 +1,34 @@
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { freePorts } from './freePorts.js';
 import { type RunningNatsServer, startNatsServer, waitForHealthz } from './natsServer.js';
 
 export interface NatsClusterOptions {
   readonly size?: number;
+  /** The cluster's name; its nodes are `<name>-n1` … `<name>-n<size>`. Default: unique per cluster. */
   readonly name?: string;
   readonly bin?: string;
   readonly extraConfig?: string;
+  /** The address every node listens on (clients, routes, monitoring); default 127.0.0.1. */
+  readonly host?: string;
+  /**
+   * Client port of each node, by index (`[4222, 4223, 4224]`); a 0 or missing entry lets that node's
+   * server pick a free one. Fixed ports are checked before any node starts: one in use is an error, not
+   * a retry. Restarts keep every node's port.
+   */
+  readonly ports?: readonly number[];
+  /** Monitoring (HTTP) port of each node, by index, as {@link ports}. */
+  readonly httpPorts?: readonly number[];
+  /**
+   * JetStream store of each node (0-based index), e.g. `(i) => join(dataDir, 'nats', \`n${i + 1}\`)`: kept
+   * across restarts and by {@link RunningNatsCluster.dispose}, so a cluster started again on the same
+   * folders (and the same {@link name}) has its streams back. Default: a temporary store per node, removed
+   * by `dispose`.
+   */
+  readonly storeDir?: (index: number) => string;
+  /** Where each node (0-based index) logs; default: a file in the node's temporary working folder. */
+  readonly logFile?: (index: number) => string;
 }
 
 export interface RunningNatsCluster {
@@ -29,10 +52,30 @@ let clusters = 0;
 
 /**
  * Starts a JetStream cluster of `size` (default 3) nats-server processes on loopback, each with its own
- * ephemeral client, route and monitoring ports and a temporary store, and waits until it has a
- * JetStream meta leader. Restarts reuse the node's ports and store.
+ * ephemeral client, route and monitoring ports and a temporary store — or the fixed ports, store folders
+ * and log files the options give — and waits until it has a JetStream meta leader. Restarts reuse the
+ * node's ports and store.
  */
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<RunningNatsCluster> {
+  const size = options.size ?? 3;
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`size must be a positive integer, got ${size}`);
+  const host = options.host ?? '127.0.0.1';
+  for (const [what, ports] of [
+    ['ports', options.ports],
+    ['httpPorts', options.httpPorts],
+  ] as const) {
+    if (ports === undefined) continue;
+    if (ports.length > size) throw new RangeError(`${what} names ${ports.length} ports for ${size} nodes`);
+    const bad = ports.find((p) => !Number.isInteger(p) || p < 0 || p > 65_535);
+    if (bad !== undefined) throw new RangeError(`${what}: ${bad} is not a port number from 0 to 65535`);
+  }
+  if (options.logFile)
+    for (let i = 0; i < size; i++) await mkdir(dirname(options.logFile(i)), { recursive: true });
+  await assertPortsFree(host, [
+    ...(options.ports ?? []).map((port, i) => ({ port, what: `client port of node ${i + 1}` })),
+    ...(options.httpPorts ?? []).map((port, i) => ({ port, what: `monitoring port of node ${i + 1}` })),
+  ]);
   // Route ports are reserved before the servers start, so another process can take one in between
   // (seen about once in 25 runs with test files in parallel: a node never joins). A formation that fails
   // is torn down and tried again on fresh ports; a cluster that forms is never restarted.
@@ -57,20 +100,26 @@ async function startClusterOnce(
 ): Promise<RunningNatsCluster> {
   const size = options.size ?? 3;
   const name = options.name ?? `tlc-${process.pid}-${++clusters}`;
+  const host = options.host ?? '127.0.0.1';
   const nodes: RunningNatsServer[] = [];
   const common = {
+    host,
     ...(options.bin ? { bin: options.bin } : {}),
     ...(options.extraConfig ? { extraConfig: options.extraConfig } : {}),
   };
   try {
     // JetStream clustering needs every node to know its routes from the start, so the route ports are
-    // reserved up front (client and monitoring ports stay server-chosen).
-    const routePorts = await freePorts(size);
-    const routeUrl = (port: number) => `nats-route://127.0.0.1:${port}`;
+    // reserved up front (client and monitoring ports are server-chosen unless fixed).
+    const routePorts = await freePorts(size, host);
+    const routeUrl = (port: number) => `nats-route://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const started = await Promise.allSettled(
       routePorts.map((port, i) =>
         startNatsServer({
           ...common,
+          port: options.ports?.[i] ?? 0,
+          httpPort: options.httpPorts?.[i] ?? 0,
+          ...(options.storeDir ? { storeDir: options.storeDir(i) } : {}),
+          ...(options.logFile ? { logFile: options.logFile(i) } : {}),
           serverName: `${name}-n${i + 1}`,
           cluster: { name, port, routes: routePorts.filter((p) => p !== port).map(routeUrl) },
         }),
@@ -122,6 +171,27 @@ async function startClusterOnce(
     throw new Error(`${(error as Error).message}\n${logs.join('\n')}`);
   }
   return cluster;
+}
+
+/** Throws, naming the port and its role, when one of the fixed (non-zero) ports is already taken. */
+async function assertPortsFree(
+  host: string,
+  ports: readonly { port: number; what: string }[],
+): Promise<void> {
+  for (const { port, what } of ports) {
+    if (port === 0) continue;
+    const server = createServer();
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      server.once('error', resolve);
+      server.listen(port, host, () => resolve(undefined));
+    });
+    if (error === undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    else if (error.code === 'EADDRINUSE')
+      throw new Error(
+        `cannot start the NATS cluster: ${host}:${port} (${what}) is taken (address already in use)`,
+      );
+    else throw new Error(`cannot start the NATS cluster: ${host}:${port} (${what}): ${error.message}`);
+  }
 }
 
 async function waitForMetaLeader(node: RunningNatsServer, size: number, deadline: number): Promise<void> {

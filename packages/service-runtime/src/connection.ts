@@ -2,15 +2,20 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { type Clock, chooseClock, followSharedClock } from '@threadline/clock';
 import { connectToNats } from '@threadline/nats';
 import type { ThreadlineConfig } from '@threadline/session-core';
+import { natsServerList } from './settings.js';
 
-/** Connects to NATS (version floor enforced) as `threadline-<service>-<instanceId>`. */
+/**
+ * Connects to NATS (version floor enforced) as `threadline-<service>-<instanceId>`. `natsUrl` is one
+ * server or a comma-separated list of a cluster's (`nats://a:4222,nats://b:4222`): the client connects to
+ * one of them and, when it goes away, fails over to the others (and to the ones the cluster tells it of).
+ */
 export function connectService(options: {
   natsUrl: string;
   service: string;
   instanceId: string;
 }): Promise<NatsConnection> {
   return connectToNats({
-    servers: options.natsUrl,
+    servers: natsServerList(options.natsUrl),
     name: `threadline-${options.service}-${options.instanceId}`,
   });
 }
@@ -26,9 +31,14 @@ export interface ServiceClock {
  * shared test clock in NATS, which every process of a test run follows and the test drives
  * (`driveSharedClock`). A production config never gets the test clock (`chooseClock` refuses it too).
  */
-export async function serviceClock(nc: NatsConnection, config: ThreadlineConfig): Promise<ServiceClock> {
+export async function serviceClock(
+  nc: NatsConnection,
+  config: ThreadlineConfig,
+  /** Replicas of the shared clock's bucket if this process creates it (`THREADLINE_REPLICAS`). */
+  replicas = 1,
+): Promise<ServiceClock> {
   if (config.clock.mode === 'test' && !config.production) {
-    const shared = await followSharedClock(nc, { start: Date.now() });
+    const shared = await followSharedClock(nc, { start: Date.now(), replicas });
     return { clock: shared.clock, stop: shared.stop };
   }
   const clock = chooseClock(config, () => {

@@ -21,7 +21,13 @@ export interface ServiceOptions<T extends { stop(): Promise<void> }> {
   instanceId: string;
   /** The id's field in the started/stopped lines: `workerId`, `projectorId`, … */
   idField: string;
-  settings: { natsUrl: string; partitions: number; metricsPort: number; metricsHost: string };
+  settings: {
+    natsUrl: string;
+    partitions: number;
+    replicas: number;
+    metricsPort: number;
+    metricsHost: string;
+  };
   log: Log;
   /**
    * The validated config whose clock the service runs on (the shared test clock in test mode); without
@@ -69,7 +75,7 @@ export async function runService<T extends { stop(): Promise<void> }>(
     undo.push(() => connection.close());
     let clock: Clock = new SystemClock();
     if (options.clockFrom) {
-      const time = await serviceClock(connection, options.clockFrom);
+      const time = await serviceClock(connection, options.clockFrom, settings.replicas);
       clock = time.clock;
       stopClock = time.stop;
       undo.push(() => time.stop());

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { COMMON_DEFAULTS, readCommonSettings, SettingsError, SettingsReader } from './settings.js';
+import {
+  COMMON_DEFAULTS,
+  natsServerList,
+  natsServerProblem,
+  natsUrlProblems,
+  readCommonSettings,
+  SettingsError,
+  SettingsReader,
+} from './settings.js';
 
 const ID = 'THREADLINE_THING_ID';
 
@@ -126,6 +134,71 @@ describe('readCommonSettings', () => {
   ])('given the id %j, when read, then it is accepted: %s', (id, ok) => {
     if (ok) expect(read({ [ID]: id }).instanceId).toBe(id);
     else expect(problemsOf(() => read({ [ID]: id })).problems).toEqual([expect.stringContaining(`${ID}=`)]);
+  });
+});
+
+describe('THREADLINE_NATS_URL', () => {
+  it('given a cluster as a comma-separated list, when read, then it is kept as given and splits into its servers', () => {
+    const value = 'nats://127.0.0.1:4222, nats://127.0.0.1:4223 ,127.0.0.1:4224,';
+    expect(read({ THREADLINE_NATS_URL: value }).natsUrl).toBe(value);
+    expect(natsServerList(value)).toEqual([
+      'nats://127.0.0.1:4222',
+      'nats://127.0.0.1:4223',
+      '127.0.0.1:4224',
+    ]);
+  });
+
+  it('given one server, when split, then it is the only entry', () => {
+    expect(natsServerList('nats://10.0.0.1:4222')).toEqual(['nats://10.0.0.1:4222']);
+    expect(natsServerList(' ,, ')).toEqual([]);
+  });
+
+  it.each([
+    'nats://127.0.0.1:4222',
+    'nats://nats-0.nats.svc.cluster.local:4222',
+    'tls://nats.example.com:443',
+    'nats://user:secret@10.0.0.1:4222',
+    'nats://[::1]:4222',
+    'NATS://127.0.0.1:4222',
+    'nats://127.0.0.1:4222/',
+    'nats://localhost',
+    '127.0.0.1:4222',
+    'localhost:4222',
+    '[fe80::1]:4222',
+    'demo.nats.io',
+  ])('given the server %j, when checked, then it is accepted', (entry) => {
+    expect(natsServerProblem(entry)).toBeUndefined();
+    expect(read({ THREADLINE_NATS_URL: `${entry},nats://127.0.0.1:4223` }).natsUrl).toContain(entry);
+  });
+
+  it.each([
+    ['http://127.0.0.1:4222', 'has the scheme http://; use nats:// or tls://'],
+    ['ws://127.0.0.1:4222', 'has the scheme ws://; use nats:// or tls://'],
+    ['nats://127.0.0.1:4222 nats://127.0.0.1:4223', 'is not a NATS URL (nats://host:port) or host:port'],
+    ['nats://127.0.0.1:42a2', 'is not a NATS URL (nats://host:port) or host:port'],
+    ['nats://', 'is not a NATS URL (nats://host:port) or host:port'],
+    ['nats://host:4222/path', 'is not a NATS URL (nats://host:port) or host:port'],
+    ['nats://host:70000', 'the port must be from 1 to 65535'],
+    ['host:0', 'the port must be from 1 to 65535'],
+  ])('given the server %j, when checked, then the problem says %j', (entry, problem) => {
+    expect(natsServerProblem(entry)).toContain(problem);
+  });
+
+  it('given a list with bad entries, when read, then each bad entry is a problem naming the variable', () => {
+    const value = 'nats://127.0.0.1:4222,http://127.0.0.1:4223,bad host';
+    expect(problemsOf(() => read({ THREADLINE_NATS_URL: value })).problems).toEqual([
+      `THREADLINE_NATS_URL=${JSON.stringify(value)}: "http://127.0.0.1:4223" has the scheme http://; use nats:// or tls://`,
+      `THREADLINE_NATS_URL=${JSON.stringify(value)}: "bad host" is not a NATS URL (nats://host:port) or host:port`,
+    ]);
+  });
+
+  it('given only commas, when read, then it names no server: a problem', () => {
+    expect(problemsOf(() => read({ THREADLINE_NATS_URL: ' , ,' })).problems).toEqual([
+      'THREADLINE_NATS_URL=" , ,": names no server (nats://host:port, several separated by commas)',
+    ]);
+    expect(natsUrlProblems('--server', ',')).toEqual([
+      '--server=",": names no server (nats://host:port, several separated by commas)',
+    ]);
   });
 });
 

@@ -26,6 +26,10 @@ export interface ObservabilitySettings {
  * is observed.
  */
 export interface CommonSettings extends ObservabilitySettings {
+  /**
+   * The NATS server, or several of one cluster separated by commas (`THREADLINE_NATS_URL`, as given; a
+   * client fails over between them): {@link natsServerList} splits it.
+   */
   natsUrl: string;
   /** Path of the Threadline config file (JSON5); absent = the defaults. */
   configPath?: string;
@@ -103,6 +107,56 @@ export class SettingsReader {
   }
 }
 
+/**
+ * The servers of a NATS URL list — `nats://10.0.0.1:4222,nats://10.0.0.2:4222` — each trimmed, empty
+ * entries dropped (a trailing comma is harmless). The NATS client takes the list and fails over between
+ * them; it does not split a comma-separated string itself.
+ */
+export function natsServerList(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+/**
+ * One server as the NATS client takes it: `nats://` or `tls://` (or no scheme), optional `user:pass@`,
+ * a host name, an IPv4 address or a bracketed IPv6 address, and an optional port; a trailing `/`.
+ */
+const NATS_SERVER =
+  /^(?:(?:nats|tls):\/\/(?:[^@/\s]+@)?)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/i;
+
+/** What is wrong with one entry of a NATS URL list, or undefined when the client can take it. */
+export function natsServerProblem(entry: string): string | undefined {
+  const match = NATS_SERVER.exec(entry);
+  if (match === null) {
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(entry)?.[1];
+    return scheme !== undefined && !['nats', 'tls'].includes(scheme.toLowerCase())
+      ? `${JSON.stringify(entry)} has the scheme ${scheme}://; use nats:// or tls://`
+      : `${JSON.stringify(entry)} is not a NATS URL (nats://host:port) or host:port`;
+  }
+  const port = match[1] === undefined ? undefined : Number(match[1]);
+  if (port !== undefined && (port < 1 || port > 65_535))
+    return `${JSON.stringify(entry)}: the port must be from 1 to 65535`;
+  return undefined;
+}
+
+/**
+ * The problems of a NATS URL list (`nats://a:4222,nats://b:4222`), each naming `name`, the variable or
+ * option it came from; none when every entry is a server the client can take.
+ */
+export function natsUrlProblems(name: string, value: string): string[] {
+  const servers = natsServerList(value);
+  if (servers.length === 0)
+    return [
+      `${name}=${JSON.stringify(value)}: names no server (nats://host:port, several separated by commas)`,
+    ];
+  return servers.flatMap((entry) => {
+    const problem = natsServerProblem(entry);
+    return problem === undefined ? [] : [`${name}=${JSON.stringify(value)}: ${problem}`];
+  });
+}
+
 /** An instance id is a KV key (registries, leases): letters, digits, `-`, `_`, `=`, and inner dots. */
 const INSTANCE_ID = /^[A-Za-z0-9_=-]([A-Za-z0-9_=.-]{0,126}[A-Za-z0-9_=-])?$/;
 
@@ -115,7 +169,8 @@ export interface CommonSettingsOptions {
 }
 
 /**
- * The variables every service shares: `THREADLINE_NATS_URL`, `THREADLINE_CONFIG`, `THREADLINE_PARTITIONS`,
+ * The variables every service shares: `THREADLINE_NATS_URL` (one server or a comma-separated list of
+ * a cluster's, each checked), `THREADLINE_CONFIG`, `THREADLINE_PARTITIONS`,
  * `THREADLINE_REPLICAS`, `THREADLINE_LEASE_TTL_MS`, the service's own id variable, and the observability
  * ones — `THREADLINE_LOG_LEVEL` (debug, info, warn or error), `THREADLINE_METRICS_PORT` (the ops HTTP
  * server's port, 0 = none) and `THREADLINE_METRICS_HOST`. Problems go to `reader`; the caller reads its
@@ -133,6 +188,7 @@ export function readCommonSettings(reader: SettingsReader, options: CommonSettin
     metricsPort: reader.int('THREADLINE_METRICS_PORT', COMMON_DEFAULTS.metricsPort, 0, 65_535),
     metricsHost: reader.string('THREADLINE_METRICS_HOST') ?? COMMON_DEFAULTS.metricsHost,
   };
+  for (const problem of natsUrlProblems('THREADLINE_NATS_URL', settings.natsUrl)) reader.problem(problem);
   const configPath = reader.string('THREADLINE_CONFIG');
   if (configPath !== undefined) settings.configPath = configPath;
   if (!INSTANCE_ID.test(settings.instanceId))
