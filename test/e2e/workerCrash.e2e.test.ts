@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -9,6 +8,7 @@ import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harnes
 import { Subjects } from '@threadline/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Captured, capture, repoRoot } from '../support/processes.js';
+import { buildServices } from '../support/services.js';
 
 // The worker as operators run it — its own process, built from the repository — killed with SIGKILL right
 // after it appended a record and before it wrote its checkpoint, then started again.
@@ -51,20 +51,7 @@ describe('a session worker killed with SIGKILL between append and checkpoint', (
   let server: RunningNatsServer;
   let nc: NatsConnection;
   beforeAll(async () => {
-    execFileSync(
-      join(repoRoot, 'node_modules/.bin/turbo'),
-      ['run', 'build', '--filter=@threadline/worker...', '--output-logs=errors-only'],
-      {
-        cwd: repoRoot,
-        stdio: 'inherit',
-        // turbo looks for the package manager's binary on PATH: the workspace's pinned pnpm.
-        env: {
-          ...process.env,
-          PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
-          TURBO_TELEMETRY_DISABLED: '1',
-        },
-      },
-    );
+    buildServices('@threadline/worker...');
     server = await startNatsServer();
     nc = await connectToNats({ servers: server.url });
   });

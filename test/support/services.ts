@@ -1,25 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { repoRoot } from './processes.js';
 
-/** Builds every service (turbo, cached) so that their `dist/main.js` can run as processes. */
-export function buildServices(): void {
-  execFileSync(
-    join(repoRoot, 'node_modules/.bin/turbo'),
-    ['run', 'build', '--filter=@threadline/devstack...', '--output-logs=errors-only'],
-    {
-      cwd: repoRoot,
-      stdio: 'inherit',
-      // turbo looks for the package manager's binary on PATH: the workspace's pinned pnpm.
-      env: {
-        ...process.env,
-        PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
-        TURBO_TELEMETRY_DISABLED: '1',
-      },
-    },
-  );
-}
+/** Builds the services (turbo, cached) so that their `dist/main.js` can run as processes. */
+export { buildServices } from '@threadline/devstack';
 
 /** Every JSON line a service has logged to `logFile` (all its runs; a line cut by SIGKILL is skipped). */
 export async function logLines(logFile: string): Promise<Record<string, unknown>[]> {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliContext, natsServers } from './context.js';
+import { CliContext } from './context.js';
 import { CliError, ExitCodes } from './errors.js';
 
 const io = { out: () => {}, err: () => {}, isTTY: false, env: {} };
@@ -14,18 +14,6 @@ async function deadPort(): Promise<number> {
   await new Promise<void>((r) => server.close(() => r()));
   return port;
 }
-
-describe('natsServers', () => {
-  it('given a comma-separated list, when split, then each server is trimmed and empty entries dropped', () => {
-    expect(natsServers('nats://a:4222, nats://b:4223 ,c:4224,')).toEqual([
-      'nats://a:4222',
-      'nats://b:4223',
-      'c:4224',
-    ]);
-    expect(natsServers('nats://127.0.0.1:4222')).toEqual(['nats://127.0.0.1:4222']);
-    expect(natsServers(' , ')).toEqual([]);
-  });
-});
 
 describe('CliContext.connect with a list of servers', () => {
   let server: RunningNatsServer;

@@ -3,7 +3,7 @@
  * opened on first use with errors an operator can act on.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectToNats } from '@threadline/nats';
+import { connectToNats, natsServerList } from '@threadline/nats';
 import { CliError, ExitCodes } from './errors.js';
 
 export interface CliIo {
@@ -17,19 +17,6 @@ export interface CliIo {
 }
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
-
-/**
- * The servers of `--server` / `THREADLINE_NATS_URL`: one URL, or a cluster's as a comma-separated list
- * (`nats://a:4222,nats://b:4222`), each trimmed, empty entries dropped. The NATS client takes the list and
- * tries them in turn; it does not split a comma-separated string itself. (The services split it the same
- * way: `natsServerList` in @threadline/service-runtime.)
- */
-export function natsServers(value: string): string[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-}
 
 export interface Progress {
   /** Reports `done` of `total` (total 0 or unknown: a count only). */
@@ -87,7 +74,7 @@ export class CliContext {
 
   async connect(): Promise<NatsConnection> {
     if (this.#nc) return this.#nc;
-    const servers = natsServers(this.server);
+    const servers = natsServerList(this.server);
     if (servers.length === 0)
       throw new CliError(
         ExitCodes.Usage,

@@ -1,3 +1,4 @@
+export { buildServices } from './buildServices.js';
 export {
   DEFAULT_CLUSTER_DATA_DIR,
   DEFAULT_DATA_DIR,

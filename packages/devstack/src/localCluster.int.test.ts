@@ -1,13 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectToNats } from '@threadline/nats';
 import { BucketNames, StreamNames, Subjects } from '@threadline/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServices } from './buildServices.js';
 import { type LocalCluster, startLocalCluster } from './localCluster.js';
 
 /** The buckets the services create as they start (the test clock's only in test mode). */
@@ -60,22 +59,7 @@ describe('startLocalCluster (the services built first)', () => {
   let dataDir = '';
   let local: LocalCluster | undefined;
   beforeAll(() => {
-    const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-    execFileSync(
-      join(repoRoot, 'node_modules/.bin/turbo'),
-      // Every service the cluster runs: the devstack's dependencies.
-      ['run', 'build', '--filter=@threadline/devstack^...', '--output-logs=errors-only'],
-      {
-        cwd: repoRoot,
-        stdio: 'inherit',
-        // turbo looks for the package manager's binary on PATH: the workspace's pinned pnpm.
-        env: {
-          ...process.env,
-          PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
-          TURBO_TELEMETRY_DISABLED: '1',
-        },
-      },
-    );
+    buildServices();
   }, 240_000);
   afterAll(async () => {
     await local?.stop();

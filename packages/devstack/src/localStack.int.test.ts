@@ -1,12 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectToNats } from '@threadline/nats';
 import { OpsService } from '@threadline/protocol';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildServices } from './buildServices.js';
 import {
   describeService,
   type LocalStack,
@@ -65,21 +64,7 @@ describe('startLocalStack', () => {
 
   describe('with the ops service (built first)', () => {
     beforeAll(() => {
-      const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-      execFileSync(
-        join(repoRoot, 'node_modules/.bin/turbo'),
-        ['run', 'build', '--filter=@threadline/ops-service...', '--output-logs=errors-only'],
-        {
-          cwd: repoRoot,
-          stdio: 'inherit',
-          // turbo looks for the package manager's binary on PATH: the workspace's pinned pnpm.
-          env: {
-            ...process.env,
-            PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
-            TURBO_TELEMETRY_DISABLED: '1',
-          },
-        },
-      );
+      buildServices('@threadline/ops-service...');
     }, 240_000);
 
     it('runs the ops service: $SRV.PING finds it, tl.ops.v1.status answers, and it stops with the stack', async () => {

@@ -5,3 +5,4 @@ export {
   NatsErrorCodes,
   NatsServerVersionError,
 } from './connectToNats.js';
+export { natsServerList } from './serverList.js';

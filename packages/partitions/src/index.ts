@@ -2,6 +2,7 @@ export {
   defaultHeartbeatMs,
   type Leadership,
   type LeadershipOptions,
+  leaseTimings,
   startLeadership,
 } from './leadership.js';
 export {

@@ -6,7 +6,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '@threadline/clock';
-import { type ReleaseReason, startPartitionOwnership } from './ownership.js';
+import { type PartitionOwnershipOptions, type ReleaseReason, startPartitionOwnership } from './ownership.js';
 
 export interface LeadershipOptions<T extends { stop(): Promise<void> }> {
   readonly nc: NatsConnection;
@@ -48,14 +48,7 @@ export async function startLeadership<T extends { stop(): Promise<void> }>(
     registryBucket: options.registryBucket,
     leaseBucket: options.leaseBucket,
     replicas: options.replicas ?? 1,
-    ...(options.leaseTtlMs === undefined
-      ? {}
-      : { leaseTtlMs: options.leaseTtlMs, registryTtlMs: options.leaseTtlMs }),
-    ...(options.heartbeatMs !== undefined
-      ? { heartbeatMs: options.heartbeatMs }
-      : options.leaseTtlMs !== undefined
-        ? { heartbeatMs: defaultHeartbeatMs(options.leaseTtlMs) }
-        : {}),
+    ...leaseTimings(options.leaseTtlMs, options.heartbeatMs),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     onAcquire: async () => {
       starting = (async () => {
@@ -74,6 +67,25 @@ export async function startLeadership<T extends { stop(): Promise<void> }>(
     ...(options.onError === undefined ? {} : { onError: options.onError }),
   });
   return { current: () => work, stop: () => ownership.stop() };
+}
+
+/**
+ * Ownership timings from a lease TTL: the registry lives as long as a lease — so a member killed with
+ * SIGKILL drops out of the desired owners when its leases lapse, and its partitions move within the lease
+ * time — and the heartbeat is {@link defaultHeartbeatMs} unless given. Nothing given: the defaults.
+ */
+export function leaseTimings(
+  leaseTtlMs: number | undefined,
+  heartbeatMs?: number,
+): Pick<PartitionOwnershipOptions, 'leaseTtlMs' | 'registryTtlMs' | 'heartbeatMs'> {
+  return {
+    ...(leaseTtlMs === undefined ? {} : { leaseTtlMs, registryTtlMs: leaseTtlMs }),
+    ...(heartbeatMs !== undefined
+      ? { heartbeatMs }
+      : leaseTtlMs !== undefined
+        ? { heartbeatMs: defaultHeartbeatMs(leaseTtlMs) }
+        : {}),
+  };
 }
 
 /**

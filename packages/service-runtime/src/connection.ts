@@ -1,8 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Clock, chooseClock, followSharedClock } from '@threadline/clock';
-import { connectToNats } from '@threadline/nats';
+import { connectToNats, natsServerList } from '@threadline/nats';
 import type { ThreadlineConfig } from '@threadline/session-core';
-import { natsServerList } from './settings.js';
 
 /**
  * Connects to NATS (version floor enforced) as `threadline-<service>-<instanceId>`. `natsUrl` is one

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   COMMON_DEFAULTS,
-  natsServerList,
   natsServerProblem,
   natsUrlProblems,
   readCommonSettings,
@@ -138,19 +137,9 @@ describe('readCommonSettings', () => {
 });
 
 describe('THREADLINE_NATS_URL', () => {
-  it('given a cluster as a comma-separated list, when read, then it is kept as given and splits into its servers', () => {
+  it('given a cluster as a comma-separated list, when read, then it is kept as given (connectService splits it: natsServerList)', () => {
     const value = 'nats://127.0.0.1:4222, nats://127.0.0.1:4223 ,127.0.0.1:4224,';
     expect(read({ THREADLINE_NATS_URL: value }).natsUrl).toBe(value);
-    expect(natsServerList(value)).toEqual([
-      'nats://127.0.0.1:4222',
-      'nats://127.0.0.1:4223',
-      '127.0.0.1:4224',
-    ]);
-  });
-
-  it('given one server, when split, then it is the only entry', () => {
-    expect(natsServerList('nats://10.0.0.1:4222')).toEqual(['nats://10.0.0.1:4222']);
-    expect(natsServerList(' ,, ')).toEqual([]);
   });
 
   it.each([

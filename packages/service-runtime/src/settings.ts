@@ -4,6 +4,7 @@
  * fixes a bad environment in one round.
  */
 import { hostname } from 'node:os';
+import { natsServerList } from '@threadline/nats';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -105,18 +106,6 @@ export class SettingsReader {
   done(service?: string): void {
     if (this.problems.length) throw new SettingsError([...this.problems], service);
   }
-}
-
-/**
- * The servers of a NATS URL list — `nats://10.0.0.1:4222,nats://10.0.0.2:4222` — each trimmed, empty
- * entries dropped (a trailing comma is harmless). The NATS client takes the list and fails over between
- * them; it does not split a comma-separated string itself.
- */
-export function natsServerList(value: string): string[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   NatsSessionLog,
   type SessionLog,
 } from '@threadline/event-log';
-import { defaultHeartbeatMs, type PartitionOwnership, startPartitionOwnership } from '@threadline/partitions';
+import { leaseTimings, type PartitionOwnership, startPartitionOwnership } from '@threadline/partitions';
 import { deliverySubjectFor, type RejectionCode, type TraceContext } from '@threadline/protocol';
 import { agentOfKey, renderAnswer, type ThreadlineConfig } from '@threadline/session-core';
 import { type TokenizerName, tokenCounter } from '@threadline/tokens';
@@ -241,16 +241,8 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
       workerId: options.workerId,
       partitions: options.partitions,
       replicas: options.replicas,
-      // The registry lives as long as a lease: a worker killed with SIGKILL drops out of the desired
-      // owners when its leases lapse, so its partitions are taken over within the lease time.
-      ...(options.leaseTtlMs === undefined
-        ? {}
-        : { leaseTtlMs: options.leaseTtlMs, registryTtlMs: options.leaseTtlMs }),
-      ...(options.heartbeatMs !== undefined
-        ? { heartbeatMs: options.heartbeatMs }
-        : options.leaseTtlMs !== undefined
-          ? { heartbeatMs: defaultHeartbeatMs(options.leaseTtlMs) }
-          : {}),
+      // A killed worker's partitions move within the lease time (the registry lives as long as a lease).
+      ...leaseTimings(options.leaseTtlMs, options.heartbeatMs),
       onAcquire: (p) => acquire(p),
       onRelease: (p, why) => release(p, why),
       onError: (error) =>
