@@ -148,7 +148,9 @@ describe('scaling the workers on the local 3-node cluster', () => {
       moves.push(
         `w2 killed (SIGKILL): ${held(before, w2).join(', ')} taken over in ${takeoverMs} ms (lease ${LEASE_TTL_MS} ms)`,
       );
-      expect(takeoverMs).toBeLessThan(LEASE_TTL_MS * 2 + 1_000);
+      // About 3.4 s here (the lapse, then one rebalance beat); the bound leaves room for a loaded machine and
+      // still fails a registry that outlives the lease (it used to be a fixed 10 s: 10–12 s).
+      expect(takeoverMs).toBeLessThan(8_000);
       console.log(`scaling on a 3-node cluster, ${PARTITIONS} partitions:\n  ${moves.join('\n  ')}`);
     } finally {
       await load.stop();

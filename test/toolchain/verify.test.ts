@@ -8,9 +8,10 @@ import { capture, repoRoot } from '../support/processes.js';
 
 // `pnpm verify` is the gate CI applies. These tests run the real verify script on a scratch copy of the
 // workspace (sources copied, node_modules linked), inject one fault at a time into the pure package
-// @threadline/protocol, and require verify to fail for the right reason. A clean copy must pass first,
+// @threadline/tokens (the smallest pure one, so each nested verify stays short), and require verify to
+// fail for the right reason. A clean copy must pass first,
 // otherwise a failure would prove nothing.
-const target = 'packages/protocol';
+const target = 'packages/tokens';
 let scratch = '';
 
 async function freshCopy(): Promise<string> {
@@ -43,7 +44,7 @@ function workspaceDirs(): string[] {
 }
 
 async function verify(dir: string) {
-  const run = capture(process.execPath, ['scripts/verify.mjs', '--filter=@threadline/protocol'], {
+  const run = capture(process.execPath, ['scripts/verify.mjs', '--filter=@threadline/tokens'], {
     cwd: dir,
     env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', TURBO_CACHE: 'local:' },
   });
