@@ -50,7 +50,7 @@ describe(`chaos (${MODE}): kill -9 workers, schedulers, the projector and NATS n
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });
-  });
+  }, 240_000); // the services' build (turbo, cached after the first) and the cluster's start
   afterAll(async () => {
     await nc?.close();
     await local?.stop();

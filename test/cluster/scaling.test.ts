@@ -79,7 +79,7 @@ describe('scaling the workers on the local 3-node cluster', () => {
       },
     });
     nc = await connectToNats({ servers: local.cluster.urls });
-  });
+  }, 240_000); // the services' build (turbo, cached after the first) and the cluster's start
   afterAll(async () => {
     await nc?.close();
     await local?.stop();
