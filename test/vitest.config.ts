@@ -12,6 +12,7 @@ export default mergeConfig(
       'chaos/**/*.test.ts',
       'cluster/**/*.test.ts',
       'infra/**/*.test.ts',
+      'security/**/*.test.ts',
     ],
   }),
   { test: { fileParallelism: false } },

@@ -45,8 +45,10 @@ describe(`chaos (${MODE}): kill -9 workers, schedulers, the projector and NATS n
       ops: 0,
       serviceEnv: { THREADLINE_CONFIG: config, THREADLINE_PARTITIONS: '8', THREADLINE_LEASE_TTL_MS: '3000' },
     });
+    // The checks read everything (and the shared clock is driven) as admin; the load publishes as the
+    // publisher and every service runs as its own role (ADR 0022).
     nc = await connectToNats({
-      servers: local.cluster.urls,
+      ...local.connectOptions('admin'),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });
@@ -72,6 +74,7 @@ describe(`chaos (${MODE}): kill -9 workers, schedulers, the projector and NATS n
       }));
       const cluster: ChaosCluster = {
         urls: local.cluster.urls,
+        publisher: local.connectOptions('publisher'),
         natsNodes: local.cluster.nodes.length,
         processes,
         killNode: (i) => local.cluster.kill(i),

@@ -40,6 +40,8 @@ export interface ChaosProcess {
 export interface ChaosCluster {
   /** Client URLs of every NATS node. */
   readonly urls: string[];
+  /** The NATS user the load's producers publish as (the publisher role, on a server with identities). */
+  readonly publisher?: { readonly user: string; readonly pass: string };
   readonly processes: readonly ChaosProcess[];
   readonly natsNodes: number;
   /** SIGKILLs NATS node `index`. */
@@ -150,6 +152,7 @@ export async function runChaos(
 
   const load = await startLoad({
     servers: cluster.urls,
+    ...(cluster.publisher ? { credentials: cluster.publisher } : {}),
     producers: options.producers,
     peers: options.peers,
     ratePerProducer: options.ratePerProducer,

@@ -12,6 +12,8 @@ import { Subjects } from '@threadline/protocol';
 
 export interface LoadOptions {
   readonly servers: string[];
+  /** The NATS user the producers publish as (the publisher role, on a server with identities). */
+  readonly credentials?: { readonly user: string; readonly pass: string };
   readonly producers: number;
   /** Peers (one Telegram DM each) the producers talk as. */
   readonly peers: number;
@@ -67,6 +69,7 @@ export async function startLoad(options: LoadOptions): Promise<RunningLoad> {
     connections.push(
       await connectToNats({
         servers: options.servers,
+        ...options.credentials,
         name: `chaos-producer-${p}`,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,

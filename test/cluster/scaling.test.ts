@@ -78,7 +78,7 @@ describe('scaling the workers on the local 3-node cluster', () => {
         THREADLINE_LEASE_TTL_MS: String(LEASE_TTL_MS),
       },
     });
-    nc = await connectToNats({ servers: local.cluster.urls });
+    nc = await connectToNats(local.connectOptions('admin'));
   }, 240_000); // the services' build (turbo, cached after the first) and the cluster's start
   afterAll(async () => {
     await nc?.close();
@@ -108,6 +108,7 @@ describe('scaling the workers on the local 3-node cluster', () => {
     expect(new Set(three.values()).size).toBe(3);
     const load = await startLoad({
       servers: local.cluster.urls,
+      credentials: local.connectOptions('publisher'),
       producers: 2,
       peers: 40,
       ratePerProducer: 15,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { readCredentialFile } from '@threadline/devstack';
 import { NatsSessionLog } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
 import { OpsService, Subjects } from '@threadline/protocol';
@@ -43,9 +44,16 @@ describe('the start command (npm start)', () => {
       const [, monitor] = await run.waitFor(/Monitoring\s+(http:\/\/127\.0\.0\.1:\d+)/, 5_000);
       await run.waitFor(/Press Ctrl-C to stop everything/, 5_000);
       expect(run.output()).toContain(`JetStream data ${join(dataDir, 'nats')}`);
+      // It runs with one NATS user per role and says where each one's credentials are (never a password).
+      const credentials = join(dataDir, 'credentials');
+      expect(run.output()).toContain(join(credentials, 'publisher.env'));
+      const admin = await readCredentialFile(join(credentials, 'admin.env'));
+      expect(admin.natsUrl).toBe(url);
+      expect(run.output()).not.toContain(admin.password);
+      await expect(connectToNats({ servers: url as string })).rejects.toThrow(/Authorization/i);
 
       // It really serves: a client passes the version floor and JetStream answers.
-      const nc = await connectToNats({ servers: url as string });
+      const nc = await connectToNats(admin.connectOptions());
       const account = await (await jetstreamManager(nc)).getAccountInfo();
       expect(account.streams).toBeGreaterThanOrEqual(0);
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { driveSharedClock } from '@threadline/clock';
+import { readCredentialFile } from '@threadline/devstack';
 import { NatsSessionLog } from '@threadline/event-log';
 import { connectToNats } from '@threadline/nats';
 import { Subjects } from '@threadline/protocol';
@@ -67,7 +68,9 @@ describe('an idle session expires by its timer (npm start, shared test clock)', 
       expect(run.output()).toMatch(/Projector projector-1 \(pid \d+\)/);
       expect(run.output()).toMatch(/Scheduler scheduler-1 \(pid \d+\)/);
 
-      const nc = await connectToNats({ servers: url as string });
+      const admin = await readCredentialFile(join(dataDir, 'credentials', 'admin.env'));
+      expect(admin.natsUrl).toBe(url);
+      const nc = await connectToNats(admin.connectOptions());
       const clock = await driveSharedClock(nc, { start: T0 });
       expect(await clock.now()).toBe(T0);
       // The followers learn the new time through a KV watch: let it arrive before anything happens.

@@ -4,6 +4,8 @@
  * turns every failure into a message and an exit code (errors.ts).
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { errors as natsErrors } from '@nats-io/transport-node';
+import { CREDENTIAL_VARIABLES, readCredentials } from '@threadline/nats';
 import type { Command } from './commands/command.js';
 import { CliContext, type CliIo, DEFAULT_NATS_URL } from './context.js';
 import { CliError, cliErrorOf, type ExitCode, ExitCodes } from './errors.js';
@@ -11,6 +13,9 @@ import { CliError, cliErrorOf, type ExitCode, ExitCodes } from './errors.js';
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
   server: { type: 'string', short: 's' },
+  user: { type: 'string' },
+  'password-file': { type: 'string' },
+  'tls-ca': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
@@ -62,7 +67,7 @@ export async function runCli(
   const json = parsed.values.json === true;
   const server =
     (parsed.values.server as string | undefined) ?? io.env.THREADLINE_NATS_URL ?? DEFAULT_NATS_URL;
-  const ctx = new CliContext(io, json, server);
+  const ctx = new CliContext(io, json, server, credentialsOf(parsed.values, io.env));
   try {
     return await command.run(ctx, parsed);
   } catch (error) {
@@ -70,6 +75,31 @@ export async function runCli(
   } finally {
     await ctx.close();
   }
+}
+
+/**
+ * Who the CLI connects as: `--user`, `--password-file` and `--tls-ca`, each else its variable
+ * (THREADLINE_NATS_USER, THREADLINE_NATS_PASSWORD or THREADLINE_NATS_PASSWORD_FILE, THREADLINE_NATS_TLS_CA).
+ * A password is never an option (other users of the machine see the command line): a file, or the variable.
+ */
+function credentialsOf(values: Record<string, unknown>, env: CliIo['env']) {
+  const option = (name: string) => values[name] as string | undefined;
+  const passwordFile = option('password-file');
+  return readCredentials(
+    {
+      user: option('user') ?? env.THREADLINE_NATS_USER,
+      // --password-file replaces whatever password the environment holds.
+      password: passwordFile === undefined ? env.THREADLINE_NATS_PASSWORD : undefined,
+      passwordFile: passwordFile ?? env.THREADLINE_NATS_PASSWORD_FILE,
+      tlsCa: option('tls-ca') ?? env.THREADLINE_NATS_TLS_CA,
+    },
+    {
+      user: option('user') === undefined ? CREDENTIAL_VARIABLES.user : '--user',
+      password: CREDENTIAL_VARIABLES.password,
+      passwordFile: passwordFile === undefined ? CREDENTIAL_VARIABLES.passwordFile : '--password-file',
+      tlsCa: option('tls-ca') === undefined ? CREDENTIAL_VARIABLES.tlsCa : '--tls-ca',
+    },
+  );
 }
 
 function findCommand(argv: readonly string[], commands: readonly Command[]): Command | undefined {
@@ -92,12 +122,16 @@ export function helpText(commands: readonly Command[]): string {
     ...commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
     '',
     `The server is --server, else THREADLINE_NATS_URL, else ${DEFAULT_NATS_URL}; a cluster's, comma-separated.`,
+    'Connect as a NATS user with --user <name> and --password-file <file> (else THREADLINE_NATS_USER and',
+    'THREADLINE_NATS_PASSWORD or THREADLINE_NATS_PASSWORD_FILE); trust a CA with --tls-ca <file> (THREADLINE_NATS_TLS_CA).',
+    'Reading commands need operator-readonly; reset, compact, send-policy, forget, import, rebuild and',
+    'dead-letters replay need admin (npm start writes each role to <data dir>/credentials/<role>.env).',
     'Exit codes: 0 ok, 1 findings (differences, broken chains), 2 usage, 3 server unreachable, 4 not found, 5 failed.',
   ].join('\n');
 }
 
 function fail(io: CliIo, json: boolean, error: unknown): ExitCode {
-  const cliError = cliErrorOf(error);
+  const cliError = cliErrorOf(permissionError(error) ?? error);
   if (json)
     io.out(
       JSON.stringify({
@@ -106,4 +140,17 @@ function fail(io: CliIo, json: boolean, error: unknown): ExitCode {
     );
   else io.err(`threadline: ${cliError.message}\n${cliError.hint ? `  ${cliError.hint}\n` : ''}`);
   return cliError.exitCode;
+}
+
+/** A refusal by the server's permissions, as a failure that says which identity the command needs. */
+function permissionError(error: unknown): CliError | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause)
+    if (e instanceof natsErrors.PermissionViolationError)
+      return new CliError(
+        ExitCodes.Failed,
+        `the NATS server refused: ${e.message}`,
+        "this user's role does not allow it: reading commands need operator-readonly (or admin), changing ones admin",
+        { cause: error },
+      );
+  return undefined;
 }

@@ -2,9 +2,15 @@
  * What a subcommand runs with: its output (text or JSON), progress reporting, and the NATS connection,
  * opened on first use with errors an operator can act on.
  */
-import type { NatsConnection } from '@nats-io/transport-node';
-import { connectToNats, natsServerList } from '@threadline/nats';
-import { CliError, ExitCodes } from './errors.js';
+import { type NatsConnection, errors as natsErrors } from '@nats-io/transport-node';
+import {
+  connectToNats,
+  credentialOptions,
+  type NatsCredentials,
+  natsServerList,
+  redactCredentials,
+} from '@threadline/nats';
+import { CliError, ExitCodes, usageError } from './errors.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -31,6 +37,15 @@ export class CliContext {
     readonly io: CliIo,
     readonly json: boolean,
     readonly server: string,
+    /**
+     * Who to connect as (`--user`, `--password-file`, `--tls-ca` or the THREADLINE_NATS_* variables), and
+     * what was wrong with them: reported when a command connects, so that commands which never connect
+     * run whatever the environment says.
+     */
+    readonly auth: { credentials: NatsCredentials; problems: readonly string[] } = {
+      credentials: {},
+      problems: [],
+    },
   ) {}
 
   /** The current time in epoch ms: the io's clock, else the system's. */
@@ -81,6 +96,12 @@ export class CliContext {
         `no NATS server in ${JSON.stringify(this.server)}`,
         'give --server (or THREADLINE_NATS_URL) a URL such as nats://127.0.0.1:4222, or several separated by commas',
       );
+    if (this.auth.problems.length > 0)
+      throw usageError(
+        this.auth.problems.join('\n'),
+        'give a user and its password (--user and --password-file, or THREADLINE_NATS_USER and THREADLINE_NATS_PASSWORD[_FILE])',
+      );
+    const server = redactCredentials(this.server);
     try {
       this.#nc = await connectToNats({
         servers,
@@ -89,13 +110,25 @@ export class CliContext {
         // drops two servers of a list at each failed first connect, and gives up on a list whose first
         // entry is down; the first connect tries every server once either way.)
         reconnect: false,
+        ...credentialOptions(this.auth.credentials),
       });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = redactCredentials(error instanceof Error ? error.message : String(error));
+      if (error instanceof natsErrors.AuthorizationError)
+        throw new CliError(
+          ExitCodes.Unreachable,
+          `the NATS server at ${server} refused the credentials: ${reason}`,
+          this.auth.credentials.user === undefined
+            ? 'it wants a user: give --user and --password-file, or THREADLINE_NATS_USER and THREADLINE_NATS_PASSWORD (npm start writes them to <data dir>/credentials/<role>.env)'
+            : `check the password of ${this.auth.credentials.user} (npm start writes new ones at every start, to <data dir>/credentials/<role>.env)`,
+          { cause: error },
+        );
       throw new CliError(
         ExitCodes.Unreachable,
-        `cannot reach the NATS server at ${this.server}: ${reason}`,
-        'is Threadline running (npm start)? Point at another server with --server <url> or THREADLINE_NATS_URL.',
+        `cannot reach the NATS server at ${server}: ${reason}`,
+        /certificate|self.signed|TLS|SSL/i.test(reason)
+          ? 'for a server with a test or private CA, give the CA file: --tls-ca <file> or THREADLINE_NATS_TLS_CA'
+          : 'is Threadline running (npm start)? Point at another server with --server <url> or THREADLINE_NATS_URL.',
         { cause: error },
       );
     }

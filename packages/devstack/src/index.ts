@@ -7,6 +7,12 @@ export {
   readLocalStackEnv,
 } from './env.js';
 export {
+  type ConnectOptions,
+  type CredentialFile,
+  IDENTITY_VARIABLES,
+  readCredentialFile,
+} from './identities.js';
+export {
   CLUSTER_NAME,
   CLUSTER_NODES,
   type ClusterService,
@@ -19,6 +25,7 @@ export {
   type LocalStack,
   type LocalStackOptions,
   type RunningService,
+  roleOf,
   SERVICES,
   type ServiceKind,
   startLocalStack,

@@ -107,7 +107,7 @@ describe('startLocalCluster (the services built first)', () => {
     expect(banner).toMatch(/Session worker worker-2 \(pid \d+\), log .*worker-2\.log/);
     expect(banner).toMatch(/Scheduler scheduler-2 \(pid \d+\)/);
 
-    const nc = await connectToNats({ servers: cluster.urls });
+    const nc = await connectToNats(local.connectOptions());
     try {
       const jsm = await jetstreamManager(nc);
       // Every Threadline stream and every bucket the services created (whichever exist: all of them are

@@ -1,12 +1,20 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { connectToNats } from '@threadline/nats';
+import { connectToNats, type Identity, type Role, renderAuthorization } from '@threadline/nats';
 import { freePorts, type RunningNatsCluster, startNatsCluster } from '@threadline/nats-harness';
+import {
+  type ConnectOptions,
+  describeIdentities,
+  localIdentities,
+  writeCredentialFiles,
+} from './identities.js';
 import {
   describeService,
   type RunningService,
+  roleOf,
   SERVICES,
   type ServiceKind,
+  serviceEnvironment,
   startServiceProcess,
 } from './localStack.js';
 
@@ -76,6 +84,12 @@ export interface LocalCluster {
   readonly replicas: number;
   readonly dataDir: string;
   readonly logDir: string;
+  /** The NATS users, one per role, with this start's passwords; every service connects as its own. */
+  readonly identities: readonly Identity[];
+  /** `<dataDir>/credentials/<role>.env` (mode 0600): every node's URL, the user and password of each role. */
+  readonly credentialFiles: Readonly<Record<Role, string>>;
+  /** The NATS client's options to connect to every node as `role` (default admin, which may do everything). */
+  connectOptions(role?: Role): ConnectOptions;
   /** Every service process, in start order: workers, projectors, schedulers, ops. */
   readonly services: readonly ClusterService[];
   readonly workers: readonly ClusterService[];
@@ -118,6 +132,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const dataDir = resolve(options.dataDir);
   const logDir = join(dataDir, 'logs');
   await mkdir(logDir, { recursive: true });
+  const identities = localIdentities(dataDir);
   const cluster = await startNatsCluster({
     size: CLUSTER_NODES,
     name: CLUSTER_NAME,
@@ -126,6 +141,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     httpPorts,
     storeDir: (i) => join(dataDir, 'nats', `n${i + 1}`),
     logFile: (i) => join(logDir, `nats-n${i + 1}.log`),
+    configFile: (i) => join(dataDir, `nats-n${i + 1}.conf`),
+    // Client authorization only: the routes between the loopback nodes stay as the harness sets them.
+    extraConfig: renderAuthorization(identities.identities),
   });
   const natsUrl = cluster.urls.join(',');
   const replicas = CLUSTER_NODES;
@@ -152,7 +170,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await cluster.dispose();
   };
   try {
-    const nc = await connectToNats({ servers: cluster.urls, name: 'threadline-devstack' });
+    await writeCredentialFiles(identities, natsUrl);
+    const nc = await connectToNats({
+      ...identities.connectOptions('admin', cluster.urls),
+      name: 'threadline-devstack',
+    });
     await nc.close();
     const counts: [ServiceKind, number][] = [
       [SERVICES.worker, options.workers ?? 2],
@@ -172,15 +194,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         const handle = clusterService(
           service,
           name,
-          {
-            ...process.env,
-            ...options.serviceEnv,
+          serviceEnvironment(identities, roleOf(service), options.serviceEnv, {
             THREADLINE_NATS_URL: natsUrl,
             THREADLINE_REPLICAS: String(replicas),
             [service.idVariable]: `local-${name}`,
             THREADLINE_METRICS_HOST: METRICS_HOST,
             THREADLINE_METRICS_PORT: String(metricsPorts[services.length]),
-          },
+          }),
           join(logDir, `${name}.log`),
         );
         await handle.start();
@@ -198,6 +218,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     replicas,
     dataDir,
     logDir,
+    identities: identities.identities,
+    credentialFiles: identities.files,
+    connectOptions: (role = 'admin') => identities.connectOptions(role, cluster.urls),
     services,
     workers: of(SERVICES.worker),
     projectors: of(SERVICES.projector),
@@ -215,6 +238,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           `NATS node n${i + 1}   ${n.url}  (${n.serverName}, pid ${n.pid ?? 'stopped'}; monitoring ${n.monitorUrl}/)`,
       ),
       `JetStream      nats-server ${cluster.node(0).version}, cluster ${cluster.name}; streams and buckets at ${replicas} replicas`,
+      ...describeIdentities(identities),
       ...services.flatMap((s) =>
         s.running ? describeService(s.current) : [`${s.service.label} ${s.name} (stopped)`],
       ),

@@ -1,11 +1,13 @@
+import { statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectToNats } from '@threadline/nats';
+import { connectToNats, ROLES } from '@threadline/nats';
 import { OpsService } from '@threadline/protocol';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildServices } from './buildServices.js';
+import { readCredentialFile } from './identities.js';
 import {
   describeService,
   type LocalStack,
@@ -39,7 +41,7 @@ describe('startLocalStack', () => {
       ops: 0,
     });
     expect(first.nats.storeDir).toBe(join(dir, 'nats'));
-    let nc = await connectToNats({ servers: first.nats.url });
+    let nc = await connectToNats(first.connectOptions());
     await (await jetstreamManager(nc)).streams.add({ name: 'LOCAL', subjects: ['local.>'] });
     await jetstream(nc).publish('local.hello', 'world');
     await nc.close();
@@ -55,11 +57,56 @@ describe('startLocalStack', () => {
       ops: 0,
     });
     stacks.push(second);
-    nc = await connectToNats({ servers: second.nats.url });
+    nc = await connectToNats(second.connectOptions());
     const info = await (await jetstreamManager(nc)).streams.info('LOCAL');
     expect(info.state.messages).toBe(1);
     await nc.close();
     expect(second.describe().join('\n')).toContain(second.nats.url);
+  });
+
+  it('runs with one NATS user per role: fresh passwords, files of mode 0600, nobody in without one', async () => {
+    const dir = await dataDir();
+    const stack = await startLocalStack({
+      dataDir: dir,
+      natsPort: 0,
+      httpPort: 0,
+      workers: 0,
+      projectors: 0,
+      schedulers: 0,
+      ops: 0,
+    });
+    stacks.push(stack);
+    expect(stack.identities.map((i) => i.role)).toEqual([...ROLES]);
+    const mode = (path: string) => statSync(path).mode & 0o777;
+    expect(mode(join(dir, 'nats-server.conf'))).toBe(0o600);
+    expect(await readFile(join(dir, 'nats-server.conf'), 'utf8')).toContain('authorization {');
+    expect(mode(join(dir, 'credentials'))).toBe(0o700);
+    for (const role of ROLES) {
+      expect(stack.credentialFiles[role]).toBe(join(dir, 'credentials', `${role}.env`));
+      expect(mode(stack.credentialFiles[role])).toBe(0o600);
+      const file = await readCredentialFile(stack.credentialFiles[role]);
+      expect(file).toMatchObject({ natsUrl: stack.nats.url, user: role });
+      const { password } = stack.identities.find((i) => i.role === role) as { password: string };
+      expect(file.password).toBe(password);
+      // The banner names the files and never shows a password.
+      expect(stack.describe().join('\n')).not.toContain(password);
+    }
+    expect(stack.describe().join('\n')).toContain(stack.credentialFiles.publisher);
+    // Without a user, or with another start's password, the server refuses.
+    await expect(connectToNats({ servers: stack.nats.url })).rejects.toThrow(/Authorization/i);
+    await expect(connectToNats({ ...stack.connectOptions('admin'), pass: 'old' })).rejects.toThrow(
+      /Authorization/i,
+    );
+    // A publisher may publish a chat event, not a session record.
+    const publisher = await connectToNats(
+      (await readCredentialFile(stack.credentialFiles.publisher)).connectOptions(),
+    );
+    try {
+      const refused = await publisher.request('tl.session.x', '', { timeout: 2_000 }).catch((e: Error) => e);
+      expect(String(refused)).toMatch(/Permissions Violation for Publish to "tl\.session\.x"/);
+    } finally {
+      await publisher.close();
+    }
   });
 
   describe('with the ops service (built first)', () => {
@@ -79,7 +126,8 @@ describe('startLocalStack', () => {
       stacks.push(stack);
       expect(stack.opsPids).toHaveLength(1);
       expect(stack.describe().join('\n')).toMatch(/Ops service ops-1 \(pid \d+\), log .*ops-1\.log/);
-      const nc = await connectToNats({ servers: stack.nats.url });
+      // Asked as the operators' read-only user: the ops service answers it.
+      const nc = await connectToNats(stack.connectOptions('operator-readonly'));
       try {
         const ping = await nc.request(`$SRV.PING.${OpsService.name}`, '', { timeout: 5_000 });
         expect(ping.json()).toMatchObject({

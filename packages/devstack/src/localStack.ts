@@ -3,8 +3,16 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectToNats } from '@threadline/nats';
+import { connectToNats, type Identity, ROLES, type Role, renderAuthorization } from '@threadline/nats';
 import { freePorts, type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
+import {
+  type ConnectOptions,
+  describeIdentities,
+  type LocalIdentities,
+  localIdentities,
+  withoutIdentity,
+  writeCredentialFiles,
+} from './identities.js';
 
 export interface LocalStackOptions {
   /** Where the stack keeps its data (JetStream store) and logs. */
@@ -34,6 +42,15 @@ export interface LocalStack {
   readonly nats: RunningNatsServer;
   readonly dataDir: string;
   readonly logDir: string;
+  /**
+   * The NATS users, one per role, with this start's passwords: the server allows each only its role's
+   * subjects, and every service connects as its own (ADR 0022).
+   */
+  readonly identities: readonly Identity[];
+  /** `<dataDir>/credentials/<role>.env` (mode 0600): the server, user and password of each role. */
+  readonly credentialFiles: Readonly<Record<Role, string>>;
+  /** The NATS client's options to connect as `role` (default admin, which may do everything). */
+  connectOptions(role?: Role): ConnectOptions;
   /** Pids of the running worker processes. */
   readonly workerPids: readonly number[];
   /** Pids of the running projector processes. */
@@ -204,16 +221,39 @@ export async function startServiceProcess(
 }
 
 /**
+ * The environment of a stack's service process: the caller's, less any NATS identity it holds, plus the
+ * stack's extra variables, the service's own identity (its role's user) and the given settings.
+ */
+export function serviceEnvironment(
+  identities: LocalIdentities,
+  role: Role,
+  extra: Record<string, string> | undefined,
+  settings: Record<string, string>,
+): NodeJS.ProcessEnv {
+  return { ...withoutIdentity(process.env), ...extra, ...identities.env(role), ...settings };
+}
+
+/** A service's role: each service connects as the NATS user of its own name. */
+export function roleOf(service: ServiceKind): Role {
+  if (!(ROLES as readonly string[]).includes(service.kind))
+    throw new RangeError(`no NATS role for the service kind ${service.kind}`);
+  return service.kind as Role;
+}
+
+/**
  * Starts the whole system locally: the embedded nats-server (JetStream, file storage under
  * `<dataDir>/nats`) and Threadline's services as processes — the session workers, the projector, the
- * scheduler and the ops service (tl.ops.v1.* requests), each with its own ops HTTP server (`/metrics`, `/healthz`, `/readyz`) on a free loopback
- * port. Checks the server version through the same connection path every component uses before starting
- * the services.
+ * scheduler and the ops service (tl.ops.v1.* requests), each with its own ops HTTP server (`/metrics`,
+ * `/healthz`, `/readyz`) on a free loopback port. The server knows one NATS user per role with a fresh
+ * password (its config, with them, is `<dataDir>/nats-server.conf`, mode 0600), each service connects as
+ * its own role, and `<dataDir>/credentials/<role>.env` says how others connect. Checks the server version
+ * through the same connection path every component uses before starting the services.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir);
   const logDir = join(dataDir, 'logs');
   await mkdir(logDir, { recursive: true });
+  const identities = localIdentities(dataDir);
   const nats = await startNatsServer({
     host: options.host ?? '127.0.0.1',
     port: options.natsPort,
@@ -221,6 +261,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     storeDir: join(dataDir, 'nats'),
     serverName: 'threadline-local',
     logFile: join(logDir, 'nats-server.log'),
+    configFile: join(dataDir, 'nats-server.conf'),
+    extraConfig: renderAuthorization(identities.identities),
   });
   const services: RunningService[] = [];
   const stop = async () => {
@@ -228,7 +270,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await nats.dispose();
   };
   try {
-    const nc = await connectToNats({ servers: nats.url, name: 'threadline-devstack' });
+    await writeCredentialFiles(identities, nats.url);
+    const nc = await connectToNats({
+      ...identities.connectOptions('admin', [nats.url]),
+      name: 'threadline-devstack',
+    });
     await nc.close();
     const counts: [ServiceKind, number][] = [
       [SERVICES.worker, options.workers ?? 1],
@@ -248,14 +294,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           await startServiceProcess(
             service,
             name,
-            {
-              ...process.env,
-              ...options.serviceEnv,
+            serviceEnvironment(identities, roleOf(service), options.serviceEnv, {
               THREADLINE_NATS_URL: nats.url,
               [service.idVariable]: `local-${name}`,
               THREADLINE_METRICS_HOST: METRICS_HOST,
               THREADLINE_METRICS_PORT: String(metricsPorts[services.length]),
-            },
+            }),
             join(logDir, `${name}.log`),
           ),
         );
@@ -276,9 +320,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     schedulerPids: pidsOf(SERVICES.scheduler),
     opsPids: pidsOf(SERVICES.ops),
     services,
+    identities: identities.identities,
+    credentialFiles: identities.files,
+    connectOptions: (role = 'admin') => identities.connectOptions(role, [nats.url]),
     describe: () => [
       `NATS           ${nats.url}  (nats-server ${nats.version}, JetStream on)`,
       `Monitoring     ${nats.monitorUrl}/  (varz, jsz, healthz)`,
+      ...describeIdentities(identities),
       ...services.flatMap(describeService),
       `JetStream data ${nats.storeDir}`,
       `Logs           ${logDir}`,

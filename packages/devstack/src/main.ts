@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `threadline-devstack`: runs the local stack in the foreground until Ctrl-C (SIGINT) or SIGTERM, then
-// stops everything it started, the nats-server included. Settings come from the environment:
+// stops everything it started, the nats-server included. The server admits one NATS user per role, with
+// new passwords at every start; each service runs as its own, and <data dir>/credentials/<role>.env
+// (mode 0600) tells anyone else how to connect (ADR 0022). Settings come from the environment:
 //   THREADLINE_DATA_DIR   data and logs (default: ./.threadline in the current folder)
 //   THREADLINE_NATS_PORT  NATS client port (default 4222; 0 picks a free one)
 //   THREADLINE_HTTP_PORT  NATS monitoring port (default 8222; 0 picks a free one)
@@ -49,8 +51,27 @@ const streamsLines = [
   "key's session entry in the KV bucket threadline-sessions.",
 ];
 
+/** How to act as one of the stack's NATS users from a shell: the CLI, the nats CLI, any client. */
+function identityLines(files: LocalStack['credentialFiles'], opsRunning: boolean): string[] {
+  const source = (role: keyof typeof files) => `set -a; . ${files[role]}; set +a;`;
+  const reading = `(${source('operator-readonly')} pnpm threadline status)`;
+  const changing = `(${source('admin')} pnpm threadline reset <key>)`;
+  const width = Math.max(reading.length, changing.length);
+  return [
+    'Connect as one of its NATS users (each may do only what its role needs; ADR 0022):',
+    `  ${reading.padEnd(width)}  # reading commands`,
+    `  ${changing.padEnd(width)}  # changing ones`,
+    ...(opsRunning
+      ? [
+          `  (${source('operator-readonly')} nats --server "$THREADLINE_NATS_URL" --user "$THREADLINE_NATS_USER" --password "$THREADLINE_NATS_PASSWORD" --inbox-prefix "_INBOX.$THREADLINE_NATS_USER" req tl.ops.v1.status '{}')`,
+        ]
+      : []),
+    `Adapters and agents connect as publisher (${files.publisher}): THREADLINE_NATS_URL, THREADLINE_NATS_USER`,
+    'and THREADLINE_NATS_PASSWORD; NATS clients in other languages also set the inbox prefix _INBOX.publisher.',
+  ];
+}
+
 function stackBanner(stack: LocalStack): string[] {
-  const url = stack.nats.url;
   return [
     'Threadline is running locally.',
     '',
@@ -68,12 +89,8 @@ function stackBanner(stack: LocalStack): string[] {
         (s) =>
           `  curl -s '${s.metricsUrl}'    # ${s.name}'s Prometheus metrics (every service has its own, above)`,
       ),
-    ...(stack.opsPids.length > 0
-      ? [
-          `  nats --server ${url} req tl.ops.v1.status '{}'    # the ops service (status, sessions, replay; nats micro ls)`,
-        ]
-      : []),
-    `Connect a producer or a client with NATS_URL=${url}`,
+    '',
+    ...identityLines(stack.credentialFiles, stack.opsPids.length > 0),
   ];
 }
 
@@ -104,9 +121,10 @@ function clusterBanner(local: LocalCluster): string[] {
         (s) =>
           `  curl -s '${s.metricsUrl}'    # ${s.name}'s Prometheus metrics (every service has its own, above)`,
       ),
-    `  THREADLINE_NATS_URL=${local.natsUrl} pnpm threadline status`,
     '',
-    'Point a producer, a client or the CLI at every node (it fails over between them):',
+    ...identityLines(local.credentialFiles, local.opsServices.length > 0),
+    '',
+    'Point a producer, a client or the CLI at every node (it fails over between them; the credentials files do):',
     `  THREADLINE_NATS_URL=${local.natsUrl}`,
   ];
 }

@@ -126,6 +126,67 @@ describe('auditLog (real nats-server)', () => {
     expect(tampered).toHaveLength(4);
   });
 
+  it('given the front of the stream removed, as retention removes it, when audited, then keys whose first records went are checked from their first retained record and counted as truncated', async () => {
+    const { tampered, clean } = await twoKeys();
+    // Records 0 and 1 of both keys go; what retention (a maximum age) does is remove such a prefix.
+    await bed.jsm.streams.purge(StreamNames.sessions, { seq: tampered[2] as number });
+
+    const all = await auditLog(bed.nc);
+    expect(all).toEqual({
+      ok: true,
+      keys: 4,
+      records: 24,
+      problems: [],
+      truncated: { keys: 2, firstSeq: tampered[2] },
+    });
+    expect(await auditLog(bed.nc, { sessionKey: CLEAN })).toEqual({
+      ok: true,
+      keys: 1,
+      records: 2,
+      problems: [],
+      truncated: { keys: 1, firstSeq: tampered[2] },
+    });
+    expect(clean).toHaveLength(4);
+  });
+
+  it('given the front removed and also a record deleted inside what is retained, when audited, then that deletion is still reported removed', async () => {
+    const { tampered } = await twoKeys();
+    await bed.jsm.streams.purge(StreamNames.sessions, { seq: tampered[1] as number });
+    // Record 1 of the key stays the first retained; record 2 goes from inside the retained range.
+    await bed.jsm.streams.deleteMessage(StreamNames.sessions, tampered[2] as number);
+
+    for (const report of [await auditLog(bed.nc), await auditLog(bed.nc, { sessionKey: TAMPERED })]) {
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual([
+        { sessionKey: TAMPERED, seq: tampered[3], kind: 'removed', detail: expect.any(String) },
+      ]);
+    }
+    // Now its first retained record goes too: the one after it says its predecessor was inside the range.
+    await bed.jsm.streams.deleteMessage(StreamNames.sessions, tampered[1] as number);
+    expect((await auditLog(bed.nc, { sessionKey: TAMPERED })).problems).toEqual([
+      { sessionKey: TAMPERED, seq: tampered[3], kind: 'removed', detail: expect.any(String) },
+    ]);
+  });
+
+  it('given records written without Tl-Prev-Seq, when the front is removed, then the cut is recognised only while the stream has no deletion inside it', async () => {
+    const base = (await bed.jsm.streams.info(StreamNames.sessions)).state.last_seq + 1;
+    const LEGACY = 'agent:main:legacy';
+    await publishRecords(bed.js, [LEGACY], 3);
+    await bed.jsm.streams.purge(StreamNames.sessions, { seq: base + 1 });
+    expect(await auditLog(bed.nc)).toMatchObject({ ok: true, problems: [], truncated: { keys: 1 } });
+
+    // A deletion anywhere inside the stream: the predecessor could have been there, so it is reported.
+    const other = await appendRecords(bed.log, CLEAN, [{ text: 'a' }, { text: 'b' }, { text: 'c' }]);
+    await bed.jsm.streams.deleteMessage(StreamNames.sessions, other[1]?.seq as number);
+    const report = await auditLog(bed.nc);
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([
+      { sessionKey: LEGACY, seq: base + 1, kind: 'removed', detail: expect.any(String) },
+      { sessionKey: CLEAN, seq: other[2]?.seq, kind: 'removed', detail: expect.any(String) },
+    ]);
+    expect(report.truncated).toBeUndefined();
+  });
+
   it('given a key that cannot be a subject, when audited, then it is refused', async () => {
     await expect(auditLog(bed.nc, { sessionKey: 'k'.repeat(3_000) })).rejects.toThrow(/sessionKey/);
   });

@@ -12,14 +12,22 @@
  * Stored messages that are not session records (missing headers, a body that is not JSON, a subject that
  * encodes no key) are reported as `unreadable`, not thrown; the chain around them is then checked without
  * them (the next record usually reads as `removed`).
+ *
+ * Retention (ADR 0023): with a maximum age on the session stream the oldest records are deleted, so a key's
+ * first retained record may link to one that is gone. That is no problem when the predecessor lay before
+ * the stream's first sequence — retention, like any removal from the front of the stream, deletes a
+ * prefix — and the chain is then verified from that record on; the report counts such keys in
+ * `truncated`. The record says where its predecessor was (`Tl-Prev-Seq`); for records written before that
+ * header, the predecessor can only be placed before the first sequence when the stream has no deletion
+ * inside it at all, and otherwise it is reported `removed`, as before.
  */
-import type { JetStreamOptions } from '@nats-io/jetstream';
+import { type JetStreamOptions, jetstreamManager, type StreamState } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { StreamNames } from '@threadline/protocol';
 import { CorruptRecordError } from './errors.js';
-import { decodeStoredRecord } from './natsSessionLog.js';
+import { decodeStoredRecord, RecordHeaders } from './natsSessionLog.js';
 import { GENESIS_HASH, recordHash } from './recordHash.js';
-import { scanStream } from './scanStream.js';
+import { type StoredMessage, scanStream } from './scanStream.js';
 import { type SessionRecord, sessionSubject } from './sessionLog.js';
 import { type ChainProblemKind, verifyChain } from './verifyChain.js';
 
@@ -43,6 +51,17 @@ export interface AuditReport {
   readonly records: number;
   /** In stream order. */
   readonly problems: AuditProblem[];
+  /**
+   * Present only when some keys' histories begin after the stream's retention cut: their first retained
+   * record links to a record that was removed from the front of the stream (aged out), not to the genesis
+   * hash. Not a problem: those chains are verified from their first retained record on.
+   */
+  readonly truncated?: {
+    /** How many keys begin after the cut. */
+    readonly keys: number;
+    /** The stream's first retained sequence when it was looked at. */
+    readonly firstSeq: number;
+  };
 }
 
 export interface AuditLogOptions {
@@ -79,9 +98,24 @@ type Progress = ((done: number, total: number) => void) | undefined;
 
 async function auditOne(nc: NatsConnection, store: Store, sessionKey: string, onProgress: Progress) {
   const subject = sessionSubject(sessionKey);
-  const { records, unreadable, read } = await readKey(nc, store, [subject], undefined, onProgress);
-  const problems = [...unreadable, ...chainProblems(sessionKey, records)].sort(bySeq);
-  return { ok: problems.length === 0, keys: read > 0 ? 1 : 0, records: read, problems };
+  const cut = retentionCut(nc, store);
+  const { records, unreadable, read, firstPrevSeq } = await readKey(
+    nc,
+    store,
+    [subject],
+    undefined,
+    onProgress,
+  );
+  const first = records[0];
+  const truncated = first !== undefined && (await cut.before(first, firstPrevSeq));
+  const problems = [...unreadable, ...chainProblems(sessionKey, records, truncated)].sort(bySeq);
+  return {
+    ok: problems.length === 0,
+    keys: read > 0 ? 1 : 0,
+    records: read,
+    problems,
+    ...(truncated ? { truncated: { keys: 1, firstSeq: await cut.firstSeq() } } : {}),
+  };
 }
 
 async function auditAll(nc: NatsConnection, store: Store, onProgress: Progress): Promise<AuditReport> {
@@ -89,6 +123,9 @@ async function auditAll(nc: NatsConnection, store: Store, onProgress: Progress):
   /** Faulted keys, with the subjects their records were stored on (normally one). */
   const faulted = new Map<string, Set<string>>();
   const unreadableKeys = new Set<string>();
+  /** Keys whose first retained record follows the retention cut. */
+  const truncated = new Set<string>();
+  const cut = retentionCut(nc, store);
   const problems: AuditProblem[] = [];
   let read = 0;
   let total = 0;
@@ -114,7 +151,14 @@ async function auditAll(nc: NatsConnection, store: Store, onProgress: Progress):
       continue;
     }
     const { sessionKey } = record;
-    const expected = lastHash.get(sessionKey) ?? GENESIS_HASH;
+    let expected = lastHash.get(sessionKey);
+    if (expected === undefined) {
+      expected = GENESIS_HASH;
+      if (record.prevHash !== GENESIS_HASH && (await cut.before(record, prevSeqOf(message)))) {
+        truncated.add(sessionKey);
+        expected = record.prevHash;
+      }
+    }
     if (record.prevHash !== expected || !hashesRight(record)) {
       const subjects = faulted.get(sessionKey) ?? new Set<string>();
       subjects.add(message.subject);
@@ -124,13 +168,22 @@ async function auditAll(nc: NatsConnection, store: Store, onProgress: Progress):
   }
 
   for (const [sessionKey, subjects] of faulted) {
-    const { records } = await readKey(nc, store, [...subjects], headSeq, undefined);
-    problems.push(...chainProblems(sessionKey, records));
+    const { records, firstPrevSeq } = await readKey(nc, store, [...subjects], headSeq, undefined);
+    // Read again, its first record may be a later one: the cut may have moved on meanwhile.
+    const first = records[0];
+    const cutBefore = first !== undefined && (await cut.before(first, firstPrevSeq));
+    problems.push(...chainProblems(sessionKey, records, cutBefore));
   }
   problems.sort(bySeq);
   // A key whose every message is unreadable is still a key that holds something.
   const keys = new Set([...lastHash.keys(), ...unreadableKeys]).size;
-  return { ok: problems.length === 0, keys, records: read, problems };
+  return {
+    ok: problems.length === 0,
+    keys,
+    records: read,
+    problems,
+    ...(truncated.size > 0 ? { truncated: { keys: truncated.size, firstSeq: await cut.firstSeq() } } : {}),
+  };
 }
 
 /** One key's readable records in order, and problems for its unreadable messages. */
@@ -140,9 +193,16 @@ async function readKey(
   subjects: string[],
   toSeq: number | undefined,
   onProgress: Progress,
-): Promise<{ records: SessionRecord[]; unreadable: AuditProblem[]; read: number }> {
+): Promise<{
+  records: SessionRecord[];
+  unreadable: AuditProblem[];
+  read: number;
+  /** The `Tl-Prev-Seq` of the first readable record, when it has one. */
+  firstPrevSeq: number | undefined;
+}> {
   const records: SessionRecord[] = [];
   const problems: AuditProblem[] = [];
+  let firstPrevSeq: number | undefined;
   let total = 0;
   for await (const message of scanStream(nc, {
     ...store,
@@ -154,18 +214,73 @@ async function readKey(
   })) {
     try {
       records.push(decodeStoredRecord(message));
+      if (records.length === 1) firstPrevSeq = prevSeqOf(message);
     } catch (error) {
       if (!(error instanceof CorruptRecordError)) throw error;
       problems.push(unreadable(error));
     }
     onProgress?.(records.length + problems.length, total);
   }
-  return { records, unreadable: problems, read: records.length + problems.length };
+  return { records, unreadable: problems, read: records.length + problems.length, firstPrevSeq };
 }
 
-function chainProblems(sessionKey: string, records: readonly SessionRecord[]): AuditProblem[] {
-  const verdict = verifyChain(records);
+/**
+ * The chain problems of one key's records; `truncated`: its first record follows the retention cut, so it
+ * is checked from there (linking to its stored predecessor hash) instead of from the genesis hash.
+ */
+function chainProblems(
+  sessionKey: string,
+  records: readonly SessionRecord[],
+  truncated: boolean,
+): AuditProblem[] {
+  const start = truncated ? records[0]?.prevHash : undefined;
+  const verdict = verifyChain(records, start === undefined ? {} : { startHash: start });
   return verdict.ok ? [] : verdict.problems.map((p) => ({ sessionKey, ...p }));
+}
+
+/** The `Tl-Prev-Seq` header of a stored record: where its predecessor was; undefined when absent or bad. */
+function prevSeqOf(message: Pick<StoredMessage, 'headers'>): number | undefined {
+  const raw = message.headers?.get(RecordHeaders.prevSeq) ?? '';
+  const value = Number(raw);
+  return raw !== '' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+interface RetentionCut {
+  /**
+   * Whether `record` — a key's first retained record, linking to something other than the genesis hash —
+   * lies right after the cut: its predecessor was before the stream's first sequence. `prevSeq`: where
+   * the record says its predecessor was.
+   */
+  before(record: SessionRecord, prevSeq: number | undefined): Promise<boolean>;
+  firstSeq(): Promise<number>;
+}
+
+/**
+ * The stream's front, looked up once per audit and only when a key needs it. Looked up after the record in
+ * question was read, which is what makes the answer sound: the front only moves forward, so a
+ * predecessor before it now was gone before the scan reached it (or the scan would have read it).
+ */
+function retentionCut(nc: NatsConnection, store: Store): RetentionCut {
+  let state: Promise<StreamState> | undefined;
+  const load = () => {
+    state ??= jetstreamManager(nc, { ...store.jetStream, checkAPI: false })
+      .then((jsm) => jsm.streams.info(store.stream))
+      .then((info) => info.state);
+    return state;
+  };
+  return {
+    async before(record, prevSeq) {
+      if (record.prevHash === GENESIS_HASH) return false;
+      const { first_seq: firstSeq, num_deleted: deleted } = await load();
+      if (prevSeq !== undefined) return prevSeq > 0 && prevSeq < firstSeq;
+      // No header: the predecessor is somewhere below the record. With no deletion inside the stream, a
+      // missing one can only have been below the first sequence.
+      return firstSeq > 1 && (deleted ?? 0) === 0;
+    },
+    async firstSeq() {
+      return (await load()).first_seq;
+    },
+  };
 }
 
 function hashesRight(record: SessionRecord): boolean {

@@ -67,6 +67,7 @@ describe('NatsSessionLog on JetStream', () => {
     expect(stored?.header.get(RecordHeaders.id)).toBe('wa-3EB0C767');
     expect(stored?.header.get(RecordHeaders.hash)).toBe(hash);
     expect(stored?.header.get(RecordHeaders.prevHash)).toBe(GENESIS_HASH);
+    expect(stored?.header.get(RecordHeaders.prevSeq)).toBe('0');
     expect(stored?.header.get(RecordHeaders.at)).toBe('1700000000123');
     expect(stored?.header.get(RecordHeaders.schemaVersion)).toBe('3');
     expect(stored?.header.get(RecordHeaders.correlationId)).toBe('corr-1');

@@ -46,6 +46,12 @@ export const RecordHeaders = {
   at: 'Tl-At',
   prevHash: 'Tl-Prev-Hash',
   hash: 'Tl-Hash',
+  /**
+   * The stream sequence of the key's previous record (`0` for the first): outside the hash, it tells an
+   * audit whether a missing predecessor lay before the stream's first retained sequence — removed by
+   * retention — or inside the retained range (ADR 0023).
+   */
+  prevSeq: 'Tl-Prev-Seq',
   correlationId: 'Tl-Correlation-Id',
   causationId: 'Tl-Causation-Id',
   /** W3C trace context, outside the hash (see `RecordTrace`). */
@@ -136,6 +142,7 @@ export class NatsSessionLog implements SessionLog {
     h.set(RecordHeaders.at, String(at));
     h.set(RecordHeaders.prevHash, prevHash);
     h.set(RecordHeaders.hash, hash);
+    h.set(RecordHeaders.prevSeq, String(expectedLastSeq));
     if (correlationId !== undefined) h.set(RecordHeaders.correlationId, correlationId);
     if (causationId !== undefined) h.set(RecordHeaders.causationId, causationId);
     if (input.trace !== undefined) {

@@ -1,11 +1,11 @@
-import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectToNats } from '@threadline/nats';
 import { type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
 import { StreamNames } from '@threadline/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ProvisioningError, provisionStreams } from './provisionStreams.js';
-import { SESSION_RECORD_MAX_BYTES, threadlineStreams } from './streams.js';
+import { ensureThreadlineStreams, ProvisioningError, provisionStreams } from './provisionStreams.js';
+import { INBOUND_MESSAGE_MAX_BYTES, SESSION_RECORD_MAX_BYTES, threadlineStreams } from './streams.js';
 
 const ALL = [
   StreamNames.inbound,
@@ -138,6 +138,121 @@ describe('provisionStreams on a real server', () => {
     expect(message).toContain(`${StreamNames.deadLetters}.max_age`);
     expect(message).toContain('nothing was changed');
     expect((await jsm.streams.info(StreamNames.deadLetters)).config.max_age).toBe(3_600_000_000_000);
+  });
+
+  const DAY_MS = 86_400_000;
+  const limitsOf = async (name: string) => {
+    const { config } = await jsm.streams.info(name);
+    return [config.max_age, config.max_bytes];
+  };
+
+  it('given configured retention, when the streams are created, then each stream has its maximum age and size', async () => {
+    await ensureThreadlineStreams(nc, {
+      retention: {
+        sessions: { maxAgeMs: 400 * DAY_MS, maxBytes: 2 * 1024 ** 3 },
+        inbound: { maxAgeMs: 3 * DAY_MS, maxBytes: 512 * 1024 ** 2 },
+        deadLetters: { maxAgeMs: null },
+        // The shortest a buffer may keep anything: the duplicate window, which JetStream accepts.
+        keyed: { maxAgeMs: 120_000 },
+      },
+    });
+    expect(await limitsOf(StreamNames.sessions)).toEqual([400 * DAY_MS * 1e6, 2 * 1024 ** 3]);
+    expect(await limitsOf(StreamNames.inbound)).toEqual([3 * DAY_MS * 1e6, 512 * 1024 ** 2]);
+    expect(await limitsOf(StreamNames.keyed)).toEqual([120_000 * 1e6, -1]);
+    expect(await limitsOf(StreamNames.deadLetters)).toEqual([0, -1]);
+    expect(await limitsOf(StreamNames.ticks)).toEqual([0, -1]);
+  });
+
+  it('given a size limit larger than the server can reserve, when the stream is created, then it is refused with the server error', async () => {
+    // JetStream reserves a stream's maximum size from the server's file store (max_file_store) at once.
+    const error = await ensureThreadlineStreams(nc, {
+      retention: { ticks: { maxBytes: 2 ** 52 } },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STREAM_CREATE_FAILED' });
+    expect((error as Error).message).toMatch(/THREADLINE_TICKS: insufficient storage resources/);
+  });
+
+  it('given existing streams, when the retention changes, then only the limits are updated in place and reported, the messages kept, and back again', async () => {
+    await ensureThreadlineStreams(nc);
+    const created = (await jsm.streams.info(StreamNames.sessions)).created;
+    await jetstream(nc).publish('tl.session.agent:main:main', '{}');
+
+    const retention = {
+      sessions: { maxAgeMs: 400 * DAY_MS },
+      deliveries: { maxAgeMs: 2 * DAY_MS, maxBytes: 1024 ** 3 },
+    };
+    const report = await ensureThreadlineStreams(nc, { retention });
+
+    expect(report.status).toBe('updated');
+    expect(report.mismatches).toEqual([]);
+    expect(report.streams.filter((s) => s.outcome !== 'ok')).toEqual([
+      {
+        stream: StreamNames.sessions,
+        outcome: 'updated',
+        mismatches: [],
+        updated: [
+          { stream: StreamNames.sessions, field: 'max_age', expected: 400 * DAY_MS * 1e6, actual: 0 },
+        ],
+      },
+      {
+        stream: StreamNames.deliveries,
+        outcome: 'updated',
+        mismatches: [],
+        updated: [
+          {
+            stream: StreamNames.deliveries,
+            field: 'max_age',
+            expected: 2 * DAY_MS * 1e6,
+            actual: 7 * DAY_MS * 1e6,
+          },
+          { stream: StreamNames.deliveries, field: 'max_bytes', expected: 1024 ** 3, actual: -1 },
+        ],
+      },
+    ]);
+    const info = await jsm.streams.info(StreamNames.sessions);
+    expect([info.created, info.config.max_age, info.state.messages]).toEqual([
+      created,
+      400 * DAY_MS * 1e6,
+      1,
+    ]);
+    expect(await limitsOf(StreamNames.deliveries)).toEqual([2 * DAY_MS * 1e6, 1024 ** 3]);
+    // Same retention again: nothing to do. Defaults again: today's limits are back.
+    expect((await ensureThreadlineStreams(nc, { retention })).status).toBe('ok');
+    expect((await ensureThreadlineStreams(nc)).status).toBe('updated');
+    expect(await limitsOf(StreamNames.sessions)).toEqual([0, -1]);
+    expect(await limitsOf(StreamNames.deliveries)).toEqual([7 * DAY_MS * 1e6, -1]);
+  });
+
+  it('given a buffer holding more than a new size limit, when the limit is provisioned, then its oldest messages go at once', async () => {
+    await ensureThreadlineStreams(nc);
+    const js = jetstream(nc);
+    const payload = new Uint8Array(100 * 1024);
+    for (let i = 0; i < 6; i++) await js.publish(`tl.in.v1.telegram.${i}`, payload);
+
+    await ensureThreadlineStreams(nc, { retention: { inbound: { maxBytes: INBOUND_MESSAGE_MAX_BYTES } } });
+
+    const { state } = await jsm.streams.info(StreamNames.inbound);
+    expect(state.bytes).toBeLessThanOrEqual(INBOUND_MESSAGE_MAX_BYTES);
+    expect([state.messages, state.first_seq, state.last_seq]).toEqual([2, 5, 6]);
+  });
+
+  it('given different limits, when verifying only or told to report them, then they are mismatches and nothing changes', async () => {
+    await ensureThreadlineStreams(nc);
+    const other = threadlineStreams({ replicas: 1, retention: { ticks: { maxAgeMs: 30 * DAY_MS } } });
+    for (const options of [
+      { mode: 'verify-only' },
+      { mode: 'create-or-verify', onLimits: 'report' },
+    ] as const) {
+      const report = await provisionStreams(jsm, other, options);
+      expect(report.status).toBe('mismatch');
+      expect(report.mismatches).toEqual([
+        { stream: StreamNames.ticks, field: 'max_age', expected: 30 * DAY_MS * 1e6, actual: 0 },
+      ]);
+    }
+    expect(await limitsOf(StreamNames.ticks)).toEqual([0, -1]);
+    await expect(ensureThreadlineStreams(nc, { replicas: 1, partitions: 8 })).rejects.toMatchObject({
+      code: 'STREAM_CONFIG_MISMATCH',
+    });
   });
 
   it('given streams made for 16 partitions, when a worker expects 8, then the partition transform is reported as a mismatch', async () => {

@@ -1,7 +1,10 @@
 /**
  * Create-or-verify provisioning of Threadline's streams. Missing streams are created; existing ones are
- * compared field by field and every difference is reported — never "fixed". Changing a live stream's
- * storage, subjects or limits can lose or strand data, so that stays an operator's deliberate act.
+ * compared field by field. Every difference is reported — never "fixed" — except the retention limits
+ * (`max_age`, `max_bytes`): those are the config's `retention` section, which the operator changes on
+ * purpose, so an existing stream whose only differences are limits is updated in place to the configured
+ * ones (ADR 0023). Changing a live stream's storage, subjects, replicas or partitions can lose or strand
+ * data, so that stays an operator's deliberate act.
  */
 import {
   JetStreamApiCodes,
@@ -11,7 +14,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type ThreadlineStreamConfig, threadlineStreams } from './streams.js';
+import { type StreamRetention, type ThreadlineStreamConfig, threadlineStreams } from './streams.js';
 
 export const ProvisioningErrorCodes = {
   Mismatch: 'STREAM_CONFIG_MISMATCH',
@@ -32,14 +35,22 @@ export interface StreamMismatch {
 
 export interface StreamProvisionResult {
   readonly stream: string;
-  /** `created` now, `ok` as configured, `mismatch` exists but differs, `missing` (verify-only mode). */
-  readonly outcome: 'created' | 'ok' | 'mismatch' | 'missing';
+  /**
+   * `created` now, `ok` as configured, `updated` its limits brought to the configured ones, `mismatch`
+   * exists but differs, `missing` (verify-only mode).
+   */
+  readonly outcome: 'created' | 'ok' | 'updated' | 'mismatch' | 'missing';
   readonly mismatches: readonly StreamMismatch[];
+  /** With outcome `updated` only: each limit changed, `actual` what it was and `expected` what it is now. */
+  readonly updated?: readonly StreamMismatch[];
 }
 
 export interface ProvisionReport {
-  /** `ok`: nothing to do; `created`: some streams were created, none differ; `mismatch`: some differ or are missing. */
-  readonly status: 'ok' | 'created' | 'mismatch';
+  /**
+   * `ok`: nothing to do; `created`: some streams were created, none differ; `updated`: some streams' limits
+   * were changed (none created, none differ); `mismatch`: some differ or are missing.
+   */
+  readonly status: 'ok' | 'created' | 'updated' | 'mismatch';
   readonly streams: readonly StreamProvisionResult[];
   /** Every mismatch of every stream, in stream order. */
   readonly mismatches: readonly StreamMismatch[];
@@ -53,7 +64,19 @@ export interface ProvisionOptions {
   readonly mode: 'create-or-verify' | 'verify-only';
   /** `report` (default) returns mismatches in the report; `throw` raises {@link ProvisioningError}. */
   readonly onMismatch?: 'report' | 'throw';
+  /**
+   * What an existing stream whose only differences are its limits ({@link LIMIT_FIELDS}) gets:
+   * `update` (the default in create-or-verify mode) changes them in place; `report` (always in
+   * verify-only mode) reports them as mismatches like any other field.
+   */
+  readonly onLimits?: 'update' | 'report';
 }
+
+/**
+ * The fields provisioning updates in place (see {@link ProvisionOptions.onLimits}): JetStream applies a
+ * changed maximum age or size to a live stream at once, deleting what the new limit no longer holds.
+ */
+export const LIMIT_FIELDS: readonly string[] = ['max_age', 'max_bytes'];
 
 /**
  * Provisioning could not bring the streams to a state Threadline can run on: a stream differs from its
@@ -145,28 +168,34 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 /**
  * Creates the missing streams among `configs` and verifies the existing ones, changing nothing that
- * exists. Idempotent: a second run reports `ok` for every stream. Safe to run from several components at
- * once (a creation race ends in a verification).
+ * exists except — in create-or-verify mode, unless `onLimits: 'report'` — the limits of a stream whose
+ * only differences are its limits ({@link LIMIT_FIELDS}), which are updated to the configured ones.
+ * Idempotent: a second run reports `ok` for every stream. Safe to run from several components at once (a
+ * creation race ends in a verification).
  *
  * Failure semantics: with `onMismatch: 'throw'` a mismatch (or, in verify-only mode, a missing stream)
  * throws {@link ProvisioningError} listing every mismatch, after all streams were examined — streams
- * created on the way stay created. A stream the server refuses to create throws `ProvisioningError`
- * `STREAM_CREATE_FAILED` with the server's error as cause. Transport errors propagate.
+ * created or updated on the way stay so. A stream the server refuses to create throws `ProvisioningError`
+ * `STREAM_CREATE_FAILED` with the server's error as cause, limits it refuses `STREAM_CONFIG_MISMATCH`.
+ * Transport errors propagate.
  */
 export async function provisionStreams(
   jsm: JetStreamManager,
   configs: readonly ThreadlineStreamConfig[],
   options: ProvisionOptions,
 ): Promise<ProvisionReport> {
+  const updateLimits = options.mode === 'create-or-verify' && options.onLimits !== 'report';
   const streams: StreamProvisionResult[] = [];
-  for (const config of configs) streams.push(await provisionOne(jsm, config, options.mode));
+  for (const config of configs) streams.push(await provisionOne(jsm, config, options.mode, updateLimits));
 
   const mismatches = streams.flatMap((s) => s.mismatches);
   const status = streams.some((s) => s.outcome === 'mismatch' || s.outcome === 'missing')
     ? 'mismatch'
     : streams.some((s) => s.outcome === 'created')
       ? 'created'
-      : 'ok';
+      : streams.some((s) => s.outcome === 'updated')
+        ? 'updated'
+        : 'ok';
   const report: ProvisionReport = { status, streams, mismatches };
 
   if (status === 'mismatch' && options.onMismatch === 'throw') {
@@ -183,9 +212,10 @@ async function provisionOne(
   jsm: JetStreamManager,
   config: ThreadlineStreamConfig,
   mode: ProvisionOptions['mode'],
+  updateLimits: boolean,
 ): Promise<StreamProvisionResult> {
   const existing = await streamConfig(jsm, config.name);
-  if (existing) return verified(config, existing);
+  if (existing) return verified(jsm, config, existing, updateLimits);
   if (mode === 'verify-only') {
     return {
       stream: config.name,
@@ -200,7 +230,7 @@ async function provisionOne(
     // Someone else created it between our look-up and our add: verify theirs instead.
     if (error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE) {
       const raced = await streamConfig(jsm, config.name);
-      if (raced) return verified(config, raced);
+      if (raced) return verified(jsm, config, raced, updateLimits);
     }
     throw new ProvisioningError(
       ProvisioningErrorCodes.CreateFailed,
@@ -212,9 +242,35 @@ async function provisionOne(
   }
 }
 
-function verified(config: ThreadlineStreamConfig, existing: StreamConfig): StreamProvisionResult {
+/**
+ * An existing stream checked against its configuration: `ok`, a `mismatch` (nothing changed), or — when
+ * its limits are the only difference and `updateLimits` — `updated` to the configured limits. Two
+ * components updating at once both set the same values. A limit the server refuses throws
+ * {@link ProvisioningError} `STREAM_CONFIG_MISMATCH` with the server's error as cause.
+ */
+async function verified(
+  jsm: JetStreamManager,
+  config: ThreadlineStreamConfig,
+  existing: StreamConfig,
+  updateLimits: boolean,
+): Promise<StreamProvisionResult> {
   const mismatches = compareStreamConfig(config, existing);
-  return { stream: config.name, outcome: mismatches.length ? 'mismatch' : 'ok', mismatches };
+  if (mismatches.length === 0) return { stream: config.name, outcome: 'ok', mismatches };
+  if (!updateLimits || mismatches.some((m) => !LIMIT_FIELDS.includes(m.field)))
+    return { stream: config.name, outcome: 'mismatch', mismatches };
+  const limits = Object.fromEntries(mismatches.map((m) => [m.field, m.expected]));
+  try {
+    await jsm.streams.update(config.name, limits);
+  } catch (error) {
+    throw new ProvisioningError(
+      ProvisioningErrorCodes.Mismatch,
+      `could not update the limits of stream ${config.name}: ${(error as Error).message}\n${describe(mismatches)}`,
+      mismatches,
+      undefined,
+      { cause: error },
+    );
+  }
+  return { stream: config.name, outcome: 'updated', mismatches: [], updated: mismatches };
 }
 
 async function streamConfig(jsm: JetStreamManager, name: string): Promise<StreamConfig | undefined> {
@@ -237,17 +293,20 @@ function describe(mismatches: readonly StreamMismatch[]): string {
 
 /**
  * What every Threadline component runs at start: Threadline's streams for this deployment (replicas,
- * partition count) created where missing and verified where present, refusing to start on a mismatch.
+ * partition count, retention limits) created where missing and verified where present — existing
+ * streams' limits updated to `retention` — refusing to start on any other mismatch. Every component of
+ * one deployment must be given the same values (they all read one config file).
  */
 export async function ensureThreadlineStreams(
   nc: NatsConnection,
-  options: { replicas?: number; partitions?: number } = {},
+  options: { replicas?: number; partitions?: number; retention?: StreamRetention } = {},
 ): Promise<ProvisionReport> {
   return provisionStreams(
     await jetstreamManager(nc),
     threadlineStreams({
       replicas: options.replicas ?? 1,
       ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+      ...(options.retention === undefined ? {} : { retention: options.retention }),
     }),
     { mode: 'create-or-verify', onMismatch: 'throw' },
   );

@@ -2,6 +2,7 @@ import { StreamNames, Subjects } from '@threadline/protocol';
 import { describe, expect, it } from 'vitest';
 import { compareStreamConfig } from './provisionStreams.js';
 import {
+  DEFAULT_RETENTION,
   DUPLICATE_WINDOW_MS,
   inboundPartitionFilter,
   keyedPartitionFilter,
@@ -65,12 +66,47 @@ describe('threadlineStreams', () => {
     });
   });
 
-  it('keeps dead letters 30 days unless configured, and inbound events 7 days', () => {
-    expect(byName()[StreamNames.deadLetters]?.max_age).toBe(30 * DAY_NANOS);
-    expect(byName(1, { deadLetterMaxAgeMs: 3 * 86_400_000 })[StreamNames.deadLetters]?.max_age).toBe(
-      3 * DAY_NANOS,
+  it('keeps by default the buffers and deliveries 7 days, dead letters 30, sessions and ticks for ever, with no size limit', () => {
+    const streams = byName();
+    const limits = Object.fromEntries(
+      Object.values(streams).map((c) => [c.name, [c.max_age, c.max_bytes, c.discard]]),
     );
-    expect(byName()[StreamNames.inbound]?.max_age).toBe(7 * DAY_NANOS);
+    expect(limits).toEqual({
+      [StreamNames.inbound]: [7 * DAY_NANOS, -1, 'old'],
+      [StreamNames.keyed]: [7 * DAY_NANOS, -1, 'old'],
+      [StreamNames.sessions]: [0, -1, 'new'],
+      [StreamNames.deadLetters]: [30 * DAY_NANOS, -1, 'old'],
+      [StreamNames.deliveries]: [7 * DAY_NANOS, -1, 'old'],
+      [StreamNames.ticks]: [0, -1, 'old'],
+    });
+    // The defaults spelled out are the same streams.
+    expect(threadlineStreams({ replicas: 1, retention: DEFAULT_RETENTION })).toEqual(
+      threadlineStreams({ replicas: 1 }),
+    );
+  });
+
+  it("takes each stream's maximum age and size from retention, null for no limit, the rest as default", () => {
+    const streams = byName(1, {
+      retention: {
+        sessions: { maxAgeMs: 400 * 86_400_000, maxBytes: 50 * 1024 ** 3 },
+        inbound: { maxBytes: 10 * 1024 ** 3 },
+        deadLetters: { maxAgeMs: null },
+        ticks: { maxAgeMs: 3 * 86_400_000 },
+      },
+    });
+    expect(streams[StreamNames.sessions]).toMatchObject({
+      max_age: 400 * DAY_NANOS,
+      max_bytes: 50 * 1024 ** 3,
+      // A size limit on the session log refuses new records; it never deletes old ones.
+      discard: 'new',
+    });
+    expect(streams[StreamNames.inbound]).toMatchObject({ max_age: 7 * DAY_NANOS, max_bytes: 10 * 1024 ** 3 });
+    expect(streams[StreamNames.keyed]).toMatchObject({ max_age: 7 * DAY_NANOS, max_bytes: -1 });
+    expect(streams[StreamNames.deadLetters]).toMatchObject({ max_age: 0, max_bytes: -1 });
+    expect(streams[StreamNames.ticks]).toMatchObject({ max_age: 3 * DAY_NANOS, max_bytes: -1 });
+    // 400 days in nanoseconds is past 2^53 and still exact: whole seconds are multiples of 2^9 ns.
+    expect(Number.isInteger(streams[StreamNames.sessions]?.max_age)).toBe(true);
+    expect(JSON.stringify(streams[StreamNames.sessions]?.max_age)).toBe('34560000000000000');
   });
 
   it.each([0, 2.5, 6, Number.NaN])('refuses %s replicas', (replicas) => {
@@ -109,8 +145,17 @@ describe('threadlineStreams', () => {
     expect(keyedPartitionFilter(3)).toBe('tl.*.3.v1.*');
   });
 
-  it('refuses a max age shorter than the duplicate window', () => {
-    expect(() => threadlineStreams({ replicas: 1, deadLetterMaxAgeMs: 1000 })).toThrow(/duplicate window/);
+  it.each([
+    [{ deadLetters: { maxAgeMs: 1000 } }, /retention\.deadLetters\.maxAgeMs .* from 120000/],
+    [{ inbound: { maxAgeMs: 1.5 * 86_400_000 + 0.5 } }, /retention\.inbound\.maxAgeMs/],
+    [{ sessions: { maxAgeMs: 3_600_000 } }, /retention\.sessions\.maxAgeMs .* from 86400000/],
+    [{ keyed: { maxAgeMs: 101 * 365 * 86_400_000 } }, /retention\.keyed\.maxAgeMs/],
+    [{ sessions: { maxBytes: 1000 } }, /retention\.sessions\.maxBytes .* at least 1048576/],
+    [{ ticks: { maxBytes: Number.NaN } }, /retention\.ticks\.maxBytes/],
+    [{ outbox: { maxAgeMs: 86_400_000 } }, /unknown stream "outbox"/],
+  ])('refuses the retention %j', (retention, message) => {
+    expect(() => threadlineStreams({ replicas: 1, retention } as never)).toThrow(RangeError);
+    expect(() => threadlineStreams({ replicas: 1, retention } as never)).toThrow(message);
   });
 });
 

@@ -17,10 +17,11 @@ export type ThreadlineStreamConfig = Partial<StreamConfig> &
 export interface ThreadlineStreamsOptions {
   /** Copies of every message: 1 on a single server, 3 in a cluster. An integer from 1 to 5. */
   readonly replicas: number;
-  /** How long rejected input stays in the dead-letter stream. Default 30 days. */
-  readonly deadLetterMaxAgeMs?: number;
-  /** How long chat events, replies and control events stay in the inbound and keyed streams. Default 7 days. */
-  readonly inboundMaxAgeMs?: number;
+  /**
+   * How long each stream keeps its messages and how large it may grow (the config's `retention` section,
+   * ADR 0023). A stream or a limit left out keeps its default ({@link DEFAULT_RETENTION}).
+   */
+  readonly retention?: StreamRetention;
   /**
    * How many partitions the inbound and keyed streams are stored in (the server computes each message's
    * partition with a subject transform). Part of the streams' configuration, so a worker started with
@@ -29,6 +30,30 @@ export interface ThreadlineStreamsOptions {
    */
   readonly partitions?: number;
 }
+
+/** The streams whose limits an operator sets, by their name in the config's `retention` section. */
+export const RETENTION_STREAMS = [
+  'inbound',
+  'keyed',
+  'sessions',
+  'deadLetters',
+  'deliveries',
+  'ticks',
+] as const;
+export type RetentionStream = (typeof RETENTION_STREAMS)[number];
+
+/**
+ * One stream's limits. `maxAgeMs`: messages older than this are deleted; `maxBytes`: the most the stream
+ * stores (what happens at the limit depends on the stream: the oldest messages are deleted, except in the
+ * session stream, which refuses new records instead). Absent: the stream's default; `null`: no limit.
+ */
+export interface StreamLimits {
+  readonly maxAgeMs?: number | null;
+  readonly maxBytes?: number | null;
+}
+
+/** Limits by stream; a stream left out keeps its defaults. */
+export type StreamRetention = Readonly<Partial<Record<RetentionStream, StreamLimits>>>;
 
 export const DEFAULT_PARTITIONS = 16;
 export const MAX_PARTITIONS = 1024;
@@ -82,28 +107,52 @@ export const DEFAULT_DEAD_LETTER_MAX_AGE_MS = 30 * DAY_MS;
 export const DEFAULT_INBOUND_MAX_AGE_MS = 7 * DAY_MS;
 
 /**
- * The five streams Threadline needs, configured for `replicas` copies:
+ * Today's limits, kept unless configured otherwise: the input buffers (inbound, keyed) and the deliveries
+ * age out after 7 days, dead letters after 30; the session log and the ticks are kept for ever; no stream
+ * has a size limit.
+ */
+export const DEFAULT_RETENTION: Readonly<
+  Record<RetentionStream, { readonly maxAgeMs: number | null; readonly maxBytes: number | null }>
+> = {
+  inbound: { maxAgeMs: DEFAULT_INBOUND_MAX_AGE_MS, maxBytes: null },
+  keyed: { maxAgeMs: DEFAULT_INBOUND_MAX_AGE_MS, maxBytes: null },
+  sessions: { maxAgeMs: null, maxBytes: null },
+  deadLetters: { maxAgeMs: DEFAULT_DEAD_LETTER_MAX_AGE_MS, maxBytes: null },
+  deliveries: { maxAgeMs: DEFAULT_INBOUND_MAX_AGE_MS, maxBytes: null },
+  ticks: { maxAgeMs: null, maxBytes: null },
+};
+
+/**
+ * The shortest maximum age of the session stream, one day: a shorter one would cut the records of
+ * sessions still running (a daily session lasts up to a day), which a worker rehydrating them needs.
+ * Every other stream's shortest is the duplicate window, as JetStream requires.
+ */
+export const MIN_SESSIONS_MAX_AGE_MS = DAY_MS;
+
+/** The longest maximum age accepted, 100 years (JetStream holds it in int64 nanoseconds). */
+export const MAX_MAX_AGE_MS = 36_500 * DAY_MS;
+
+/**
+ * The six streams Threadline needs, configured for `replicas` copies:
  * - `THREADLINE_INBOUND`: chat events as adapters publish them, stored by conversation partition;
  * - `THREADLINE_KEYED`: everything addressed to one session key — routed chat events, agent replies,
  *   control events — stored by key partition, so one reader per partition sees a key's inputs in order;
  * - `THREADLINE_SESSIONS`: each key's history;
  * - `THREADLINE_DEAD_LETTERS`: rejected input;
- * - `THREADLINE_DELIVERIES`: replies and command answers for the channel adapters.
+ * - `THREADLINE_DELIVERIES`: replies and command answers for the channel adapters;
+ * - `THREADLINE_TICKS`: the scheduler's daily-boundary ticks.
  *
  * Throws `RangeError` when `replicas` is not an integer from 1 to 5 (JetStream's limits), `partitions` is
- * out of range, or a max age is not a positive number of milliseconds at least as long as the duplicate
- * window.
+ * out of range, `retention` names a stream that is not one of {@link RETENTION_STREAMS}, a max age is not
+ * a whole number of milliseconds from the duplicate window ({@link MIN_SESSIONS_MAX_AGE_MS} for the
+ * session stream) to {@link MAX_MAX_AGE_MS}, or a max size is not a whole number of bytes at least the
+ * stream's largest message.
  */
 export function threadlineStreams(options: ThreadlineStreamsOptions): ThreadlineStreamConfig[] {
   const { replicas } = options;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
     throw new RangeError(`replicas must be an integer from 1 to 5, got ${replicas}`);
-  const deadLetterMaxAgeMs = maxAge(
-    'deadLetterMaxAgeMs',
-    options.deadLetterMaxAgeMs,
-    DEFAULT_DEAD_LETTER_MAX_AGE_MS,
-  );
-  const inboundMaxAgeMs = maxAge('inboundMaxAgeMs', options.inboundMaxAgeMs, DEFAULT_INBOUND_MAX_AGE_MS);
+  const limits = retentionLimits(options.retention ?? {});
   const partitions = checkPartitions(options.partitions ?? DEFAULT_PARTITIONS);
 
   // Shared by all four. File storage: memory storage loses everything on a restart and, on older
@@ -118,13 +167,12 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
 
   // The two input streams (inbound, keyed) are buffers. Limits, not work-queue: the readers and
   // audit/replay tools may each read them. Once an input is applied it lives on inside the session
-  // record, so the buffered copy ages out.
+  // record, so the buffered copy ages out. A size limit deletes the oldest messages too — read or not,
+  // so it must leave room for the longest backlog the readers may fall behind by.
   const inputBuffer = {
     retention: 'limits',
     discard: 'old',
-    max_age: nanosFromMs(inboundMaxAgeMs),
     max_msgs: -1,
-    max_bytes: -1,
     max_msgs_per_subject: -1,
     allow_direct: false,
   } as const;
@@ -141,6 +189,7 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
       dest: `tl.in.{{partition(${partitions},1,2)}}.v1.{{wildcard(1)}}.{{wildcard(2)}}`,
     },
     ...inputBuffer,
+    ...jetStreamLimits(limits.inbound, INBOUND_MESSAGE_MAX_BYTES, 'inbound'),
     // Adapters get a clear publish error for an oversized event instead of clogging the pipeline.
     max_msg_size: INBOUND_MESSAGE_MAX_BYTES,
   };
@@ -158,6 +207,7 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
       dest: `tl.{{wildcard(1)}}.{{partition(${partitions},2)}}.v1.{{wildcard(2)}}`,
     },
     ...inputBuffer,
+    ...jetStreamLimits(limits.keyed, KEYED_MESSAGE_MAX_BYTES, 'keyed'),
     max_msg_size: KEYED_MESSAGE_MAX_BYTES,
   };
 
@@ -168,12 +218,12 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     // One token per key (`tl.session.<encodedKey>`): `*`, not `>`, so a key can never span tokens.
     subjects: [Subjects.sessionAll],
     retention: 'limits',
-    // No limit ever discards old history. Should an operator add one (max_bytes), `new` refuses new
-    // records rather than silently deleting the oldest ones — a session must never lose its past.
+    // By default no limit discards history. A configured maximum age deletes the oldest records (the
+    // audit then starts each key's chain at its first retained record, ADR 0023); a maximum size never
+    // does: `new` refuses new records at the limit rather than silently deleting the oldest ones.
     discard: 'new',
-    max_age: 0,
+    ...jetStreamLimits(limits.sessions, SESSION_RECORD_MAX_BYTES, 'sessions'),
     max_msgs: -1,
-    max_bytes: -1,
     max_msgs_per_subject: -1,
     max_msg_size: SESSION_RECORD_MAX_BYTES,
     // Direct gets let read-only tools (status, audits) look up a key's last record on any replica. The
@@ -195,9 +245,8 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     discard: 'old',
     // Long enough for an operator to notice, inspect and replay; bounded so bad traffic cannot grow it
     // forever.
-    max_age: nanosFromMs(deadLetterMaxAgeMs),
+    ...jetStreamLimits(limits.deadLetters, DEAD_LETTER_MAX_BYTES, 'deadLetters'),
     max_msgs: -1,
-    max_bytes: -1,
     max_msgs_per_subject: -1,
     max_msg_size: DEAD_LETTER_MAX_BYTES,
     allow_direct: false,
@@ -212,6 +261,7 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     description: 'Threadline: replies and command answers the send policy allowed, for channel adapters',
     subjects: [Subjects.deliveryAll],
     ...inputBuffer,
+    ...jetStreamLimits(limits.deliveries, DELIVERY_MAX_BYTES, 'deliveries'),
     max_msg_size: DELIVERY_MAX_BYTES,
   };
 
@@ -224,9 +274,8 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
     subjects: [Subjects.tickAll],
     retention: 'limits',
     discard: 'old',
-    max_age: 0,
+    ...jetStreamLimits(limits.ticks, TICK_MAX_BYTES, 'ticks'),
     max_msgs: -1,
-    max_bytes: -1,
     max_msgs_per_subject: -1,
     max_msg_size: TICK_MAX_BYTES,
     allow_direct: true,
@@ -235,13 +284,44 @@ export function threadlineStreams(options: ThreadlineStreamsOptions): Threadline
   return [inbound, keyed, sessions, deadLetters, deliveries, ticks];
 }
 
-function maxAge(name: string, value: number | undefined, fallback: number): number {
-  const ms = value ?? fallback;
-  if (!Number.isFinite(ms) || ms < DUPLICATE_WINDOW_MS)
+type Limits = { readonly maxAgeMs: number | null; readonly maxBytes: number | null };
+
+/** The configured limits over the defaults, each checked; throws `RangeError` naming the stream and limit. */
+function retentionLimits(retention: StreamRetention): Record<RetentionStream, Limits> {
+  for (const name of Object.keys(retention))
+    if (!(RETENTION_STREAMS as readonly string[]).includes(name))
+      throw new RangeError(
+        `retention: unknown stream ${JSON.stringify(name)} (one of ${RETENTION_STREAMS.join(', ')})`,
+      );
+  const limits = {} as Record<RetentionStream, Limits>;
+  for (const name of RETENTION_STREAMS) {
+    const given = retention[name] ?? {};
+    const fallback = DEFAULT_RETENTION[name];
+    limits[name] = {
+      maxAgeMs: given.maxAgeMs === undefined ? fallback.maxAgeMs : given.maxAgeMs,
+      maxBytes: given.maxBytes === undefined ? fallback.maxBytes : given.maxBytes,
+    };
+  }
+  return limits;
+}
+
+/** One stream's limits as JetStream fields (0 and -1 are JetStream's "no limit"), checked. */
+function jetStreamLimits(
+  limits: Limits,
+  largestMessage: number,
+  name: RetentionStream,
+): { max_age: number; max_bytes: number } {
+  const { maxAgeMs, maxBytes } = limits;
+  const shortest = name === 'sessions' ? MIN_SESSIONS_MAX_AGE_MS : DUPLICATE_WINDOW_MS;
+  if (maxAgeMs !== null && (!Number.isInteger(maxAgeMs) || maxAgeMs < shortest || maxAgeMs > MAX_MAX_AGE_MS))
     throw new RangeError(
-      `${name} must be at least the duplicate window (${DUPLICATE_WINDOW_MS} ms), got ${ms}`,
+      `retention.${name}.maxAgeMs must be a whole number of milliseconds from ${shortest} to ${MAX_MAX_AGE_MS}, or null for no limit, got ${maxAgeMs}`,
     );
-  return ms;
+  if (maxBytes !== null && (!Number.isSafeInteger(maxBytes) || maxBytes < largestMessage))
+    throw new RangeError(
+      `retention.${name}.maxBytes must be a whole number of bytes of at least ${largestMessage} (the stream's largest message), or null for no limit, got ${maxBytes}`,
+    );
+  return { max_age: maxAgeMs === null ? 0 : nanosFromMs(maxAgeMs), max_bytes: maxBytes ?? -1 };
 }
 
 /** Matches every keyed family (`tl.routed.v1.*`, `tl.reply.v1.*`, `tl.ctl.v1.*`) and nothing else they store. */

@@ -14,3 +14,10 @@ export {
 } from './natsServer.js';
 export { binaryVersionOf, type NatsServerBinary, natsServerBinary } from './natsServerBinary.js';
 export { resolveLegacyNatsServer, resolveNatsServer } from './resolveNatsServer.mjs';
+export {
+  createTestCertificates,
+  natsTlsBlock,
+  type TestCertificateFiles,
+  type TestCertificateOptions,
+  verifyTestCertificates,
+} from './testCertificates.mjs';

@@ -10,6 +10,10 @@ export interface NatsClusterOptions {
   readonly name?: string;
   readonly bin?: string;
   readonly extraConfig?: string;
+  /** Extra lines inside every node's `jetstream { }` block (see `NatsServerOptions.jetstreamConfig`). */
+  readonly jetstreamConfig?: string;
+  /** Variables added to each node's environment, by index (e.g. a `JS_KEY` of its own). */
+  readonly env?: (index: number) => Readonly<Record<string, string>>;
   /** The address every node listens on (clients, routes, monitoring); default 127.0.0.1. */
   readonly host?: string;
   /**
@@ -29,6 +33,8 @@ export interface NatsClusterOptions {
   readonly storeDir?: (index: number) => string;
   /** Where each node (0-based index) logs; default: a file in the node's temporary working folder. */
   readonly logFile?: (index: number) => string;
+  /** Where each node's generated config is written (mode 0600); default: its temporary working folder. */
+  readonly configFile?: (index: number) => string;
 }
 
 export interface RunningNatsCluster {
@@ -106,6 +112,7 @@ async function startClusterOnce(
     host,
     ...(options.bin ? { bin: options.bin } : {}),
     ...(options.extraConfig ? { extraConfig: options.extraConfig } : {}),
+    ...(options.jetstreamConfig ? { jetstreamConfig: options.jetstreamConfig } : {}),
   };
   try {
     // JetStream clustering needs every node to know its routes from the start, so the route ports are
@@ -120,6 +127,8 @@ async function startClusterOnce(
           httpPort: options.httpPorts?.[i] ?? 0,
           ...(options.storeDir ? { storeDir: options.storeDir(i) } : {}),
           ...(options.logFile ? { logFile: options.logFile(i) } : {}),
+          ...(options.configFile ? { configFile: options.configFile(i) } : {}),
+          ...(options.env ? { env: options.env(i) } : {}),
           serverName: `${name}-n${i + 1}`,
           cluster: { name, port, routes: routePorts.filter((p) => p !== port).map(routeUrl) },
         }),

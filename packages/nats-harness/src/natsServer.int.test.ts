@@ -68,6 +68,27 @@ describe('startNatsServer', () => {
     expect(existsSync(s.workDir)).toBe(false);
   });
 
+  it("puts jetstreamConfig inside the jetstream block and env in the server's environment, each replaceable on restart", async () => {
+    const maxMemory = async () => {
+      const varz = (await (await fetch(`${server?.monitorUrl}/varz`)).json()) as {
+        jetstream: { config: { max_memory: number; store_dir: string } };
+      };
+      return varz.jetstream.config;
+    };
+    server = await startNatsServer({
+      jetstreamConfig: 'max_memory_store: $TL_HARNESS_MEM',
+      env: { TL_HARNESS_MEM: '2MB' },
+    });
+    expect(await maxMemory()).toMatchObject({
+      max_memory: 2 * 1024 ** 2,
+      store_dir: expect.stringContaining(server.storeDir),
+    });
+    await server.restart({ env: { TL_HARNESS_MEM: '3MB' } });
+    expect((await maxMemory()).max_memory).toBe(3 * 1024 ** 2);
+    await server.restart({ jetstreamConfig: 'max_memory_store: 4MB', env: {} });
+    expect((await maxMemory()).max_memory).toBe(4 * 1024 ** 2);
+  });
+
   it('reports a server that cannot start with its log, instead of hanging', async () => {
     const first = await startNatsServer({ jetstream: false });
     try {

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { exited, spawnManaged, terminate } from './childProcesses.js';
 import { binaryVersionOf, natsServerBinary } from './natsServerBinary.js';
 
@@ -30,8 +30,20 @@ export interface NatsServerOptions {
   readonly cluster?: ClusterSettings;
   /** Extra lines appended to the generated config file. */
   readonly extraConfig?: string;
+  /**
+   * Extra lines inside the generated `jetstream { }` block, e.g. `key: $JS_KEY` and `cipher: chachapoly`
+   * for encryption at rest (infra/nats/encryption.md).
+   */
+  readonly jetstreamConfig?: string;
+  /** Variables added to the server's environment (over this process's), e.g. `JS_KEY` for `key: $JS_KEY`. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Where the server's log goes; default: a file in the server's working directory. */
   readonly logFile?: string;
+  /**
+   * Where the generated config is written (mode 0600 wherever it is: it may hold passwords, see
+   * `extraConfig`); default: a file in the server's temporary working directory.
+   */
+  readonly configFile?: string;
 }
 
 export interface RunningNatsServer {
@@ -54,8 +66,15 @@ export interface RunningNatsServer {
   stop(): Promise<void>;
   /** Abrupt stop, as a crash would (SIGKILL by default). The store is kept. */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts the server again on the same ports and store, with new cluster routes if given. */
-  restart(options?: { routes?: readonly string[] }): Promise<void>;
+  /**
+   * Starts the server again on the same ports and store, with new cluster routes, JetStream block lines or
+   * environment if given (each replaces the one before; the others stay).
+   */
+  restart(options?: {
+    routes?: readonly string[];
+    jetstreamConfig?: string;
+    env?: Readonly<Record<string, string>>;
+  }): Promise<void>;
   /** Stops the server and removes every temporary folder the harness created for it. */
   dispose(): Promise<void>;
   /** The last lines of the server's log, for error messages. */
@@ -90,6 +109,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   let httpPort = options.httpPort === false ? undefined : (options.httpPort ?? 0);
   let clusterPort = options.cluster ? (options.cluster.port ?? 0) : undefined;
   let routes = options.cluster?.routes ?? [];
+  let jetstreamConfig = options.jetstreamConfig ?? '';
+  let env = options.env ?? {};
   let child: ChildProcess | undefined;
   let version = binary.version ?? '';
 
@@ -99,7 +120,11 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       `listen: "${host}:${port === 0 ? -1 : port}"`,
       httpPort === undefined ? '' : `http: "${host}:${httpPort === 0 ? -1 : httpPort}"`,
       `ports_file_dir: ${JSON.stringify(workDir)}`,
-      jetstream ? `jetstream { store_dir: ${JSON.stringify(storeDir)} }` : '',
+      jetstream
+        ? jetstreamConfig.trim() === ''
+          ? `jetstream { store_dir: ${JSON.stringify(storeDir)} }`
+          : `jetstream {\n  store_dir: ${JSON.stringify(storeDir)}\n${jetstreamConfig}\n}`
+        : '',
       options.cluster
         ? [
             'cluster {',
@@ -112,8 +137,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
         : '',
       options.extraConfig ?? '',
     ];
-    const file = join(workDir, 'nats-server.conf');
-    await writeFile(file, `${lines.filter(Boolean).join('\n')}\n`);
+    const file = options.configFile ?? join(workDir, 'nats-server.conf');
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, `${lines.filter(Boolean).join('\n')}\n`, { mode: 0o600 });
+    await chmod(file, 0o600); // an existing file keeps its mode through writeFile
     return file;
   };
 
@@ -123,6 +150,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       if (f.endsWith('.ports')) await rm(join(workDir, f), { force: true });
     const proc = spawnManaged(binary.path, ['-c', configFile, '-l', logFile], {
       cwd: workDir,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child = proc;
@@ -184,6 +212,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     async restart(restartOptions = {}) {
       if (child) await terminate(child, 'SIGTERM');
       if (restartOptions.routes) routes = restartOptions.routes;
+      if (restartOptions.jetstreamConfig !== undefined) jetstreamConfig = restartOptions.jetstreamConfig;
+      if (restartOptions.env !== undefined) env = restartOptions.env;
       await launch();
     },
     async dispose() {

@@ -1,5 +1,6 @@
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { checkServerVersion, MIN_NATS_SERVER_VERSION } from '@threadline/protocol';
+import { inboxPrefixOf, USER_NAME_PATTERN } from './permissions.js';
 
 export const NatsErrorCodes = {
   ServerTooOld: 'NATS_SERVER_TOO_OLD',
@@ -37,10 +38,19 @@ export interface ConnectToNatsOptions extends NodeConnectionOptions {
  * In a cluster a client may later reconnect to another node; if that node is below the floor the
  * connection is closed and `onVersionRefused` is told (a mixed-version cluster during an upgrade must not
  * silently weaken the single-writer guarantee).
+ *
+ * A connection as one of Threadline's users (`user` a name of letters, digits, `-` and `_`) gets the
+ * private inbox prefix `_INBOX.<user>` unless `inboxPrefix` is given: its permissions let it read replies
+ * there and nowhere else (`rolePermissions`).
  */
 export async function connectToNats(options: ConnectToNatsOptions = {}): Promise<NatsConnection> {
   const { onVersionRefused, ...connectionOptions } = options;
-  const nc = await connect(connectionOptions);
+  const { user } = connectionOptions;
+  const nc = await connect(
+    connectionOptions.inboxPrefix === undefined && user !== undefined && USER_NAME_PATTERN.test(user)
+      ? { ...connectionOptions, inboxPrefix: inboxPrefixOf(user) }
+      : connectionOptions,
+  );
   const refusal = versionRefusal(nc);
   if (refusal) {
     await nc.close();

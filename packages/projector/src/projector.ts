@@ -22,6 +22,7 @@ import {
   listenForgotten,
   NatsSessionLog,
   type SessionRecord,
+  type StreamRetention,
   startCheckpointedReader,
 } from '@threadline/event-log';
 import { startLeadership } from '@threadline/partitions';
@@ -63,6 +64,11 @@ export interface ProjectorOptions {
   partitions?: number;
   /** False: the streams must exist already and are not checked (a rebuild next to a running system). */
   provision?: boolean;
+  /**
+   * The streams' limits when it provisions them: the config's `retention` section, as every service of
+   * the deployment has it (ADR 0023). Default: the streams' defaults.
+   */
+  retention?: StreamRetention;
   /** Replicas of the buckets when the projector creates them. Default 1. */
   replicas?: number;
   /** Fold records up to this session-stream sequence only; later ones are read and left alone (a rebuild). */
@@ -127,6 +133,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
     await ensureThreadlineStreams(nc, {
       ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
       ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+      ...(options.retention === undefined ? {} : { retention: options.retention }),
     });
   const kv = await openProjectionBuckets(nc, options.buckets ?? LIVE_PROJECTION, options.replicas);
   const checkpoints =

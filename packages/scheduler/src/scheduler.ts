@@ -129,10 +129,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const { nc } = options;
   const schedulerId = options.schedulerId ?? `${hostname()}-${process.pid}`;
   const replicas = options.replicas ?? 1;
-  // The streams it reads and writes, created or verified exactly as the worker does.
+  // The streams it reads and writes, created or verified exactly as the worker does (limits included).
   await ensureThreadlineStreams(nc, {
     replicas,
     ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+    retention: options.config.retention,
   });
   const timers = await new Kvm(nc).create(TIMER_BUCKET, { history: 1, storage: 'file', replicas });
   const checkpoints = options.checkpoints ?? (await KvCheckpointStore.open(nc, { replicas }));

@@ -1,21 +1,25 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type Clock, chooseClock, followSharedClock } from '@threadline/clock';
-import { connectToNats, natsServerList } from '@threadline/nats';
+import { connectToNats, credentialOptions, type NatsCredentials, natsServerList } from '@threadline/nats';
 import type { ThreadlineConfig } from '@threadline/session-core';
 
 /**
  * Connects to NATS (version floor enforced) as `threadline-<service>-<instanceId>`. `natsUrl` is one
  * server or a comma-separated list of a cluster's (`nats://a:4222,nats://b:4222`): the client connects to
  * one of them and, when it goes away, fails over to the others (and to the ones the cluster tells it of).
+ * With `credentials` it connects as that NATS user (its role's permissions, its private inbox) and, with
+ * a CA, over TLS verified against it (`natsCredentialsOf(settings)` takes them from a service's settings).
  */
 export function connectService(options: {
   natsUrl: string;
   service: string;
   instanceId: string;
+  credentials?: NatsCredentials;
 }): Promise<NatsConnection> {
   return connectToNats({
     servers: natsServerList(options.natsUrl),
     name: `threadline-${options.service}-${options.instanceId}`,
+    ...credentialOptions(options.credentials ?? {}),
   });
 }
 

@@ -1,6 +1,8 @@
 // @threadline/service-runtime — what every service process shares (settings, config, connection and
 // clock, logs, metrics and the ops HTTP server, the main's signal handling), so each service is only its
 // own composition.
+
+export type { NatsCredentials } from '@threadline/nats';
 export { loadConfig } from './config.js';
 export { connectService, type ServiceClock, serviceClock } from './connection.js';
 export {
@@ -50,8 +52,11 @@ export {
   type Environment,
   LOG_LEVELS,
   type LogLevel,
+  type NatsAuthSettings,
+  natsCredentialsOf,
   type ObservabilitySettings,
   readCommonSettings,
+  readNatsAuthSettings,
   SettingsError,
   SettingsReader,
 } from './settings.js';

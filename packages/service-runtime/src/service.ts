@@ -12,6 +12,7 @@ import { connectService, serviceClock } from './connection.js';
 import { type Log, logEvery } from './log.js';
 import type { MetricSample } from './metrics.js';
 import { type OpsServer, type ServicePhase, serviceReadiness, startServiceOps } from './opsServer.js';
+import { type NatsAuthSettings, natsCredentialsOf } from './settings.js';
 
 export const STATUS_INTERVAL_MS = 30_000;
 
@@ -21,7 +22,8 @@ export interface ServiceOptions<T extends { stop(): Promise<void> }> {
   instanceId: string;
   /** The id's field in the started/stopped lines: `workerId`, `projectorId`, … */
   idField: string;
-  settings: {
+  /** The service's settings; the NATS credentials ones (`natsUser`, …) are absent without authorization. */
+  settings: NatsAuthSettings & {
     natsUrl: string;
     partitions: number;
     replicas: number;
@@ -70,7 +72,12 @@ export async function runService<T extends { stop(): Promise<void> }>(
     );
     const server = ops;
     if (server) undo.push(() => server.stop());
-    const connection = await connectService({ natsUrl: settings.natsUrl, service, instanceId });
+    const connection = await connectService({
+      natsUrl: settings.natsUrl,
+      service,
+      instanceId,
+      credentials: natsCredentialsOf(settings),
+    });
     nc = connection;
     undo.push(() => connection.close());
     let clock: Clock = new SystemClock();

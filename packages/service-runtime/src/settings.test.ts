@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   COMMON_DEFAULTS,
+  natsCredentialsOf,
   natsServerProblem,
   natsUrlProblems,
   readCommonSettings,
@@ -223,5 +227,79 @@ describe('SettingsReader', () => {
     const reader = new SettingsReader({ N: '1' });
     reader.int('N', 1, 1, 2);
     expect(() => reader.done('thing')).not.toThrow();
+  });
+});
+
+describe('the NATS credentials variables', () => {
+  const SECRET = 's3cret-Pa55word';
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'threadline-settings-'));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('given none, then the settings carry no credentials (a server without authorization)', () => {
+    const settings = read({});
+    expect(natsCredentialsOf(settings)).toEqual({});
+    expect('natsUser' in settings || 'natsPassword' in settings || 'natsTlsCa' in settings).toBe(false);
+  });
+
+  it('given a user and a password (or a password file) and a CA, then the connection takes all three', async () => {
+    const ca = join(dir, 'ca.pem');
+    await writeFile(ca, '-----BEGIN CERTIFICATE-----\n');
+    const settings = read({
+      THREADLINE_NATS_USER: 'worker',
+      THREADLINE_NATS_PASSWORD: SECRET,
+      THREADLINE_NATS_TLS_CA: ca,
+    });
+    expect(settings).toMatchObject({ natsUser: 'worker', natsPassword: SECRET, natsTlsCa: ca });
+    expect(natsCredentialsOf(settings)).toEqual({ user: 'worker', password: SECRET, tlsCaFile: ca });
+    const file = join(dir, 'password');
+    await writeFile(file, `${SECRET}\n`, { mode: 0o600 });
+    expect(read({ THREADLINE_NATS_USER: 'ops', THREADLINE_NATS_PASSWORD_FILE: file })).toMatchObject({
+      natsUser: 'ops',
+      natsPassword: SECRET,
+    });
+  });
+
+  it('given half of a pair, both password variables, a missing file or a bad user, then each is a problem naming the variables and never the password', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ THREADLINE_NATS_PASSWORD: SECRET }, /THREADLINE_NATS_PASSWORD is set without THREADLINE_NATS_USER/],
+      [{ THREADLINE_NATS_USER: 'worker' }, /THREADLINE_NATS_USER is set without a password/],
+      [
+        {
+          THREADLINE_NATS_USER: 'worker',
+          THREADLINE_NATS_PASSWORD: SECRET,
+          THREADLINE_NATS_PASSWORD_FILE: '/x',
+        },
+        /THREADLINE_NATS_PASSWORD and THREADLINE_NATS_PASSWORD_FILE are both set/,
+      ],
+      [
+        { THREADLINE_NATS_USER: 'worker', THREADLINE_NATS_PASSWORD_FILE: join(dir, 'absent') },
+        /THREADLINE_NATS_PASSWORD_FILE=.*absent: cannot read it \(ENOENT\)/,
+      ],
+      [
+        { THREADLINE_NATS_USER: 'a.b', THREADLINE_NATS_PASSWORD: SECRET },
+        /THREADLINE_NATS_USER="a\.b": 1-64 letters/,
+      ],
+      [
+        { THREADLINE_NATS_TLS_CA: join(dir, 'no-ca.pem') },
+        /THREADLINE_NATS_TLS_CA=.*no-ca\.pem: no such file/,
+      ],
+      [{ THREADLINE_NATS_TLS_CA: dir }, /THREADLINE_NATS_TLS_CA=.*: not a file/],
+    ];
+    for (const [env, problem] of cases) {
+      const error = problemsOf(() => read(env));
+      expect(error.problems.join('\n'), JSON.stringify(env)).toMatch(problem);
+      expect(error.message).not.toContain(SECRET);
+    }
+  });
+
+  it('given credentials in THREADLINE_NATS_URL and a bad entry, then the problem does not show the password', () => {
+    const error = problemsOf(() => read({ THREADLINE_NATS_URL: `nats://worker:${SECRET}@host:99999` }));
+    expect(error.message).toContain('nats://worker:***@host:99999');
+    expect(error.message).not.toContain(SECRET);
   });
 });

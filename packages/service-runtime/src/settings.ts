@@ -4,7 +4,7 @@
  * fixes a bad environment in one round.
  */
 import { hostname } from 'node:os';
-import { natsServerList } from '@threadline/nats';
+import { type NatsCredentials, natsServerList, readCredentials, redactCredentials } from '@threadline/nats';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -23,10 +23,26 @@ export interface ObservabilitySettings {
 }
 
 /**
- * What every service reads: where NATS is, the config file, its own id, the partition layout, and how it
- * is observed.
+ * Who a service is to NATS and whom it trusts. Each field is absent when its variable is unset: no
+ * credentials (a server without authorization), no TLS unless the server asks for it.
  */
-export interface CommonSettings extends ObservabilitySettings {
+export interface NatsAuthSettings {
+  /** The NATS user (`THREADLINE_NATS_USER`); its role's permissions apply (ADR 0022). */
+  natsUser?: string;
+  /**
+   * Its password: `THREADLINE_NATS_PASSWORD`, or the first line of the file `THREADLINE_NATS_PASSWORD_FILE`
+   * names (a mounted secret). Never logged, never echoed in a settings problem.
+   */
+  natsPassword?: string;
+  /** A CA certificate file (PEM) to trust (`THREADLINE_NATS_TLS_CA`): the connection then requires TLS. */
+  natsTlsCa?: string;
+}
+
+/**
+ * What every service reads: where NATS is and who it is there, the config file, its own id, the
+ * partition layout, and how it is observed.
+ */
+export interface CommonSettings extends ObservabilitySettings, NatsAuthSettings {
   /**
    * The NATS server, or several of one cluster separated by commas (`THREADLINE_NATS_URL`, as given; a
    * client fails over between them): {@link natsServerList} splits it.
@@ -136,13 +152,13 @@ export function natsServerProblem(entry: string): string | undefined {
  */
 export function natsUrlProblems(name: string, value: string): string[] {
   const servers = natsServerList(value);
+  // A URL may carry `user:password@`: never echoed.
+  const shown = JSON.stringify(redactCredentials(value));
   if (servers.length === 0)
-    return [
-      `${name}=${JSON.stringify(value)}: names no server (nats://host:port, several separated by commas)`,
-    ];
+    return [`${name}=${shown}: names no server (nats://host:port, several separated by commas)`];
   return servers.flatMap((entry) => {
     const problem = natsServerProblem(entry);
-    return problem === undefined ? [] : [`${name}=${JSON.stringify(value)}: ${problem}`];
+    return problem === undefined ? [] : [`${name}=${shown}: ${redactCredentials(problem)}`];
   });
 }
 
@@ -158,8 +174,39 @@ export interface CommonSettingsOptions {
 }
 
 /**
+ * The NATS credentials variables, as a service and the CLI read them: `THREADLINE_NATS_USER` with
+ * `THREADLINE_NATS_PASSWORD` or `THREADLINE_NATS_PASSWORD_FILE` (exactly one of the two), and
+ * `THREADLINE_NATS_TLS_CA`. Problems go to `reader`, naming the variables and never a password: a user
+ * without a password or the reverse, both password variables, a password file or CA file that cannot be
+ * read, a user name that is not one subject token.
+ */
+export function readNatsAuthSettings(reader: SettingsReader): NatsAuthSettings {
+  const { credentials, problems } = readCredentials({
+    user: reader.string('THREADLINE_NATS_USER'),
+    password: reader.string('THREADLINE_NATS_PASSWORD'),
+    passwordFile: reader.string('THREADLINE_NATS_PASSWORD_FILE'),
+    tlsCa: reader.string('THREADLINE_NATS_TLS_CA'),
+  });
+  for (const problem of problems) reader.problem(problem);
+  return {
+    ...(credentials.user === undefined ? {} : { natsUser: credentials.user }),
+    ...(credentials.password === undefined ? {} : { natsPassword: credentials.password }),
+    ...(credentials.tlsCaFile === undefined ? {} : { natsTlsCa: credentials.tlsCaFile }),
+  };
+}
+
+/** The connection credentials of a service's settings, for `connectService`. */
+export function natsCredentialsOf(settings: NatsAuthSettings): NatsCredentials {
+  return {
+    ...(settings.natsUser === undefined ? {} : { user: settings.natsUser }),
+    ...(settings.natsPassword === undefined ? {} : { password: settings.natsPassword }),
+    ...(settings.natsTlsCa === undefined ? {} : { tlsCaFile: settings.natsTlsCa }),
+  };
+}
+
+/**
  * The variables every service shares: `THREADLINE_NATS_URL` (one server or a comma-separated list of
- * a cluster's, each checked), `THREADLINE_CONFIG`, `THREADLINE_PARTITIONS`,
+ * a cluster's, each checked), the credentials ({@link readNatsAuthSettings}), `THREADLINE_CONFIG`, `THREADLINE_PARTITIONS`,
  * `THREADLINE_REPLICAS`, `THREADLINE_LEASE_TTL_MS`, the service's own id variable, and the observability
  * ones — `THREADLINE_LOG_LEVEL` (debug, info, warn or error), `THREADLINE_METRICS_PORT` (the ops HTTP
  * server's port, 0 = none) and `THREADLINE_METRICS_HOST`. Problems go to `reader`; the caller reads its
@@ -178,6 +225,7 @@ export function readCommonSettings(reader: SettingsReader, options: CommonSettin
     metricsHost: reader.string('THREADLINE_METRICS_HOST') ?? COMMON_DEFAULTS.metricsHost,
   };
   for (const problem of natsUrlProblems('THREADLINE_NATS_URL', settings.natsUrl)) reader.problem(problem);
+  Object.assign(settings, readNatsAuthSettings(reader));
   const configPath = reader.string('THREADLINE_CONFIG');
   if (configPath !== undefined) settings.configPath = configPath;
   if (!INSTANCE_ID.test(settings.instanceId))

@@ -63,6 +63,8 @@ describe('parseConfig: defaults', () => {
       compaction: { summariser: 'extractive', keepRecentTurns: 4 },
       clock: { mode: 'system' },
       production: false,
+      // As configured: the streams' own defaults apply to what is left out.
+      retention: {},
     });
   });
 
@@ -666,6 +668,96 @@ describe('parseConfigText: JSON5 syntax errors', () => {
     expect((error as ConfigError).source).toBe('threadline.json5');
     expect((error as ConfigError).issues).toEqual([
       { path: 'production', message: 'expected a boolean, got "no"' },
+    ]);
+  });
+});
+
+describe('parseConfig: retention (ADR 0023)', () => {
+  const DAY = 86_400_000;
+
+  it('given limits for some streams, when parsed, then they are milliseconds and bytes, unlimited is null, the rest left out', () => {
+    const { config } = parseConfigText(`{
+      retention: {
+        sessions: { maxAge: "400d", maxBytes: "50GB" },
+        inbound: { maxAge: "36h", maxBytes: "512MiB" },
+        keyed: { maxAge: "2w" },
+        deadLetters: { maxAge: "unlimited" },
+        deliveries: { maxBytes: "1048576" },
+        ticks: { maxAge: "90m", maxBytes: "unlimited" },
+      },
+    }`);
+    expect(config.retention).toEqual({
+      sessions: { maxAgeMs: 400 * DAY, maxBytes: 50 * 1024 ** 3 },
+      inbound: { maxAgeMs: 36 * 3_600_000, maxBytes: 512 * 1024 ** 2 },
+      keyed: { maxAgeMs: 14 * DAY },
+      deadLetters: { maxAgeMs: null },
+      deliveries: { maxBytes: 1024 ** 2 },
+      ticks: { maxAgeMs: 90 * 60_000, maxBytes: null },
+    });
+    expect(parseConfig({ retention: { inbound: {} } }).config.retention).toEqual({ inbound: {} });
+  });
+
+  it('accepts size units in any case and with a space, as nats-server configs write them', () => {
+    const sizes = ['1mb', '1 MB', '1MiB', '1024KB', `${1024 ** 2}B`].map(
+      (maxBytes) => parseConfig({ retention: { ticks: { maxBytes } } }).config.retention.ticks?.maxBytes,
+    );
+    expect(sizes).toEqual(Array(5).fill(1024 ** 2));
+  });
+
+  it.each([
+    [
+      'retention.sessions.maxAge',
+      { sessions: { maxAge: '7 days' } },
+      /^expected a duration such as "30d", "12h" or "unlimited" .*got "7 days"$/,
+    ],
+    ['retention.inbound.maxAge', { inbound: { maxAge: 7 } }, /^expected a string, got 7$/],
+    ['retention.keyed.maxAge', { keyed: { maxAge: '1.5d' } }, /^expected a duration/],
+    [
+      'retention.keyed.maxAge',
+      { keyed: { maxAge: '30s' } },
+      /^must be from 2m \(JetStream's duplicate window\) to 36500d, or "unlimited", got "30s"$/,
+    ],
+    [
+      'retention.sessions.maxAge',
+      { sessions: { maxAge: '12h' } },
+      /^must be from 1d \(a shorter one cuts the records of sessions still running\)/,
+    ],
+    ['retention.ticks.maxAge', { ticks: { maxAge: '36501d' } }, /to 36500d/],
+    [
+      'retention.deliveries.maxBytes',
+      { deliveries: { maxBytes: '10 gigabytes' } },
+      /^expected a size such as "10GB", "512MB" or "unlimited" .*got "10 gigabytes"$/,
+    ],
+    [
+      'retention.deadLetters.maxBytes',
+      { deadLetters: { maxBytes: '512KB' } },
+      /^must be from 1MB \(the largest record a stream holds\) to 1PB/,
+    ],
+    ['retention.inbound.maxBytes', { inbound: { maxBytes: '2PB' } }, /to 1PB/],
+    ['retention.inbound.maxBytes', { inbound: { maxBytes: '-1' } }, /^expected a size/],
+    [
+      'retention.sessions.maxAges',
+      { sessions: { maxAges: '1d' } },
+      /^unknown key \(did you mean "maxAge"\?\)$/,
+    ],
+    ['retention.session', { session: { maxAge: '1d' } }, /^unknown key \(did you mean "sessions"\?\)$/],
+    ['retention.outbox', { outbox: {} }, /^unknown key$/],
+    ['retention', 'forever', /^expected an object, got "forever"$/],
+  ])('names %s and the problem', (path, retention, message) => {
+    const issues = issuesOf(() => parseConfig({ retention }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe(path);
+    expect(issues[0]?.message).toMatch(message);
+  });
+
+  it('given several bad limits, when parsed, then every one is reported at once', () => {
+    const issues = issuesOf(() =>
+      parseConfig({ retention: { sessions: { maxAge: '1h', maxBytes: '1KB' }, ticks: { maxAge: 'soon' } } }),
+    );
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'retention.sessions.maxAge',
+      'retention.sessions.maxBytes',
+      'retention.ticks.maxAge',
     ]);
   });
 });

@@ -13,7 +13,9 @@
  *
  * The `session` block is returned as configured, without defaults filled in: its defaults depend on
  * which fields are present (spec §2.2: legacy `idleMinutes` alone means `idle` mode), so they belong to the
- * resolvers. Every other section is returned fully populated.
+ * resolvers. So is the `retention` section (converted to milliseconds and bytes): the streams' defaults
+ * belong to `@threadline/event-log`, which owns the streams. Every other section is returned fully
+ * populated.
  */
 import JSON5 from 'json5';
 import { IANAZone } from 'luxon';
@@ -53,6 +55,44 @@ export interface ThreadlineConfig {
   clock: { mode: 'system' | 'test' };
   /** Default false. */
   production: boolean;
+  /**
+   * How long each JetStream stream keeps its messages and how large it may grow, as configured (streams
+   * and limits left out keep the streams' defaults; see {@link RetentionConfig}).
+   */
+  retention: RetentionConfig;
+}
+
+/**
+ * The streams whose limits the `retention` section sets: `inbound` (chat events as published), `keyed`
+ * (routed events, agent replies, control events), `sessions` (the session log: the audit trail),
+ * `deadLetters`, `deliveries`, `ticks`.
+ */
+export const RETENTION_STREAM_NAMES = [
+  'inbound',
+  'keyed',
+  'sessions',
+  'deadLetters',
+  'deliveries',
+  'ticks',
+] as const;
+export type RetentionStreamName = (typeof RETENTION_STREAM_NAMES)[number];
+
+/**
+ * The `retention` section (ADR 0023): per stream, `maxAge` (a duration: `"30d"`, `"12h"`; units s, m, h,
+ * d, w) and `maxBytes` (a size: `"10GB"`, `"512MB"`; units B, KB, MB, GB, TB, PB, powers of 1024 as in
+ * nats-server's own configs), or `"unlimited"` for either. Parsed to milliseconds and bytes, `null` for
+ * unlimited; absent = the stream's default (inbound, keyed and deliveries 7 days, dead letters 30 days,
+ * sessions and ticks unlimited; no size limit anywhere). Bounds: a maximum age of at least 2m (JetStream's
+ * duplicate window) — 1d for `sessions`, whose records running sessions still need — and at most 36500d;
+ * a maximum size of at least 1MB (the largest record) and at most 1PB.
+ */
+export type RetentionConfig = Partial<Record<RetentionStreamName, StreamRetentionConfig>>;
+
+export interface StreamRetentionConfig {
+  /** Milliseconds; `null` = unlimited. */
+  maxAgeMs?: number | null;
+  /** Bytes; `null` = unlimited. */
+  maxBytes?: number | null;
 }
 
 export interface CompactionConfig {
@@ -355,6 +395,125 @@ const modelsSchema = z
     { when: (payload) => Array.isArray(payload.value) },
   );
 
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: MINUTE_MS,
+  h: 60 * MINUTE_MS,
+  d: DAY_MS,
+  w: 7 * DAY_MS,
+};
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  kb: 1024,
+  kib: 1024,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+  pb: 1024 ** 5,
+  pib: 1024 ** 5,
+};
+const UNLIMITED = 'unlimited';
+const DURATION = /^(?:unlimited|([0-9]{1,9})(s|m|h|d|w))$/;
+const SIZE = /^(?:unlimited|([0-9]{1,16}) ?(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB|PB|PiB)?)$/i;
+/** The longest maximum age, 100 years; the largest maximum size, 1 PiB. */
+const MAX_RETENTION_AGE_MS = 36_500 * DAY_MS;
+const MAX_RETENTION_BYTES = 1024 ** 5;
+/** The smallest maximum size: the largest message of any stream (a session record or a dead letter). */
+const MIN_RETENTION_BYTES = 1024 ** 2;
+
+/** `"30d"` → 2 592 000 000; `"unlimited"` → null; undefined when it is not a duration. */
+function durationMs(text: string): number | null | undefined {
+  const match = DURATION.exec(text);
+  if (!match) return undefined;
+  if (match[1] === undefined) return null;
+  return Number(match[1]) * (DURATION_UNITS_MS[match[2] as string] as number);
+}
+
+/** `"10GB"` → 10 737 418 240; `"unlimited"` → null; undefined when it is not a size. */
+function sizeBytes(text: string): number | null | undefined {
+  const match = SIZE.exec(text);
+  if (!match) return undefined;
+  if (match[1] === undefined) return null;
+  return Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toLowerCase()] as number);
+}
+
+/** A stream's `maxAge`: a duration of at least `min` (written as `minText`, because `why`) or "unlimited". */
+function retentionAge(min: number, minText: string, why: string) {
+  return z
+    .string()
+    .regex(DURATION, {
+      error: (issue) =>
+        `expected a duration such as "30d", "12h" or "${UNLIMITED}" (a whole number and one of the units s, m, h, d, w), got ${describeValue(issue.input)}`,
+    })
+    .refine(
+      (text) => {
+        const ms = durationMs(text);
+        return ms === undefined || ms === null || (ms >= min && ms <= MAX_RETENTION_AGE_MS);
+      },
+      {
+        error: (issue) =>
+          `must be from ${minText} (${why}) to 36500d, or "${UNLIMITED}", got ${describeValue(issue.input)}`,
+      },
+    );
+}
+
+const retentionSize = z
+  .string()
+  .regex(SIZE, {
+    error: (issue) =>
+      `expected a size such as "10GB", "512MB" or "${UNLIMITED}" (units B, KB, MB, GB, TB, PB: powers of 1024), got ${describeValue(issue.input)}`,
+  })
+  .refine(
+    (text) => {
+      const bytes = sizeBytes(text);
+      return (
+        bytes === undefined ||
+        bytes === null ||
+        (bytes >= MIN_RETENTION_BYTES && bytes <= MAX_RETENTION_BYTES)
+      );
+    },
+    {
+      error: (issue) =>
+        `must be from 1MB (the largest record a stream holds) to 1PB, or "${UNLIMITED}", got ${describeValue(issue.input)}`,
+    },
+  );
+
+const streamRetentionSchema = (maxAge: ReturnType<typeof retentionAge>) =>
+  z.strictObject({ maxAge: maxAge.optional(), maxBytes: retentionSize.optional() });
+
+const bufferAge = retentionAge(2 * MINUTE_MS, '2m', "JetStream's duplicate window");
+
+const retentionSchema = z.strictObject({
+  inbound: streamRetentionSchema(bufferAge).optional(),
+  keyed: streamRetentionSchema(bufferAge).optional(),
+  sessions: streamRetentionSchema(
+    retentionAge(DAY_MS, '1d', 'a shorter one cuts the records of sessions still running'),
+  ).optional(),
+  deadLetters: streamRetentionSchema(bufferAge).optional(),
+  deliveries: streamRetentionSchema(bufferAge).optional(),
+  ticks: streamRetentionSchema(bufferAge).optional(),
+});
+
+/** The parsed `retention` section in milliseconds and bytes (its strings already validated). */
+function retentionOf(raw: z.output<typeof retentionSchema>): RetentionConfig {
+  const out: RetentionConfig = {};
+  for (const name of RETENTION_STREAM_NAMES) {
+    const stream = raw[name];
+    if (stream === undefined) continue;
+    const limits: StreamRetentionConfig = {};
+    if (stream.maxAge !== undefined) limits.maxAgeMs = durationMs(stream.maxAge) ?? null;
+    if (stream.maxBytes !== undefined) limits.maxBytes = sizeBytes(stream.maxBytes) ?? null;
+    out[name] = limits;
+  }
+  return out;
+}
+
 /**
  * The zod schema of the config file, for generating its JSON Schema. It checks every value and the
  * cross-field rules (token budgets, the test clock, model aliases). It deliberately leaves to
@@ -397,6 +556,7 @@ export const threadlineConfigSchema = z
       .prefault({}),
     clock: z.strictObject({ mode: z.enum(['system', 'test']).default('system') }).prefault({}),
     production: z.boolean().default(false),
+    retention: retentionSchema.prefault({}),
   })
   .superRefine(
     (config, ctx) => {
@@ -514,6 +674,7 @@ function parseWithSource(
       compaction: data.compaction,
       clock: data.clock,
       production: data.production,
+      retention: retentionOf(data.retention),
     },
     warnings,
   };

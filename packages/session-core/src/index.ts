@@ -39,6 +39,10 @@ export {
   OPENCLAW_ONLY_SESSION_KEYS,
   parseConfig,
   parseConfigText,
+  RETENTION_STREAM_NAMES,
+  type RetentionConfig,
+  type RetentionStreamName,
+  type StreamRetentionConfig,
   type ThreadlineConfig,
   threadlineConfigSchema,
 } from './config.js';

@@ -107,7 +107,12 @@ export async function startSessionWorker(options: SessionWorkerOptions): Promise
   const countTokens = (text: string) => counter.count(text);
   const emit = options.onEvent ?? (() => {});
   const traceIds = options.traceIds ?? randomTraceIds;
-  await ensureThreadlineStreams(nc, { replicas: options.replicas, partitions: options.partitions });
+  // The streams, created or verified, their limits the config's `retention` (ADR 0023).
+  await ensureThreadlineStreams(nc, {
+    replicas: options.replicas,
+    partitions: options.partitions,
+    retention: config.retention,
+  });
   const log = options.log ?? new NatsSessionLog(nc);
   const snapshots = options.snapshots ?? (await KvSnapshotStore.open(nc, { replicas: options.replicas }));
   const checkpoints =

@@ -4,6 +4,7 @@
  */
 import {
   COMMON_DEFAULTS,
+  type NatsAuthSettings,
   type ObservabilitySettings,
   readCommonSettings,
   SettingsReader,
@@ -12,7 +13,7 @@ import {
 export { SettingsError } from '@threadline/service-runtime';
 
 /** The ops service's settings; the observability ones (log level, ops server) are shared by every service. */
-export interface OpsSettings extends ObservabilitySettings {
+export interface OpsSettings extends ObservabilitySettings, NatsAuthSettings {
   natsUrl: string;
   /** Path of the Threadline config file (JSON5); absent = the defaults. Only its clock is used. */
   configPath?: string;

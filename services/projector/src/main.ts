@@ -3,7 +3,7 @@
 // (projection written and checkpointed) and exits. Settings: see settings.ts.
 // `threadline-projector rebuild [--json] [--keep] [--wait-ms <n>]`: rebuilds the projection from zero
 // into fresh buckets and compares it with the live one (rebuildCommand.ts; exit 0 = equal).
-import { runMain } from '@threadline/service-runtime';
+import { natsCredentialsOf, runMain } from '@threadline/service-runtime';
 import { parseRebuildArgs, RebuildExit, runRebuildCommand } from './rebuildCommand.js';
 import { runProjector } from './run.js';
 import { readSettings, SettingsError } from './settings.js';
@@ -16,8 +16,14 @@ if (command === 'rebuild') {
     process.exit(RebuildExit.Usage);
   }
   try {
-    const { natsUrl } = readSettings(process.env);
-    process.exit(await runRebuildCommand({ natsUrl, ...parsed }));
+    const settings = readSettings(process.env);
+    process.exit(
+      await runRebuildCommand({
+        natsUrl: settings.natsUrl,
+        credentials: natsCredentialsOf(settings),
+        ...parsed,
+      }),
+    );
   } catch (error) {
     console.error(
       error instanceof SettingsError ? error.message : `rebuild failed: ${(error as Error).message}`,

@@ -6,12 +6,14 @@
  * Exit codes: 0 equal, 1 different, 2 bad usage, 3 the live projection did not catch up, 4 failed.
  */
 import { auditProjection, type ProjectionAuditReportV1, projectionAuditLines } from '@threadline/projector';
-import { connectService } from '@threadline/service-runtime';
+import { connectService, type NatsCredentials } from '@threadline/service-runtime';
 
 export const RebuildExit = { Equal: 0, Different: 1, Usage: 2, LiveBehind: 3, Failed: 4 } as const;
 
 export interface RebuildCommandOptions {
   natsUrl: string;
+  /** Who to connect as (it builds into buckets of random names: the `admin` identity, ADR 0022). */
+  credentials?: NatsCredentials;
   json: boolean;
   /** Keep the rebuilt buckets for inspection (default: deleted after the comparison). */
   keep: boolean;
@@ -23,7 +25,9 @@ export interface RebuildCommandOptions {
 export type RebuildReportV1 = ProjectionAuditReportV1;
 
 /** Parses the arguments after `rebuild`; a string is a usage error. */
-export function parseRebuildArgs(args: readonly string[]): Omit<RebuildCommandOptions, 'natsUrl'> | string {
+export function parseRebuildArgs(
+  args: readonly string[],
+): Omit<RebuildCommandOptions, 'natsUrl' | 'credentials'> | string {
   const options = { json: false, keep: false, waitMs: 30_000 };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -48,6 +52,7 @@ export async function runRebuildCommand(
     natsUrl: options.natsUrl,
     service: 'projector-rebuild',
     instanceId: `rebuild-${process.pid}`,
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   });
   const say = (line: string) => {
     if (!options.json) out(line);

@@ -1,8 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { freePorts, type RunningNatsServer, startNatsServer } from '@threadline/nats-harness';
-import type { LogLine } from '@threadline/service-runtime';
+import { StreamNames } from '@threadline/protocol';
+import { connectService, type LogLine } from '@threadline/service-runtime';
 import { httpGet as get, leaderAndStandbyPages, until } from '@threadline/service-runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECTOR_METRICS } from './metrics.js';
@@ -26,6 +28,44 @@ describe('runProjector', () => {
     await writeFile(file, '{ session: { dmScope: "everyone" } }');
     const settings = readSettings({ THREADLINE_CONFIG: file, THREADLINE_NATS_URL: 'nats://127.0.0.1:1' });
     await expect(runProjector(settings, () => {})).rejects.toThrow(/session\.dmScope/);
+  });
+
+  it('given a config file with retention, when it starts leading, then the streams get those limits, and a changed file updates them', async () => {
+    const own = await startNatsServer();
+    const file = join(dir, 'retention.json5');
+    const settings = readSettings({
+      THREADLINE_CONFIG: file,
+      THREADLINE_NATS_URL: own.url,
+      THREADLINE_PROJECTOR_ID: 'projector-retention',
+      THREADLINE_LEASE_TTL_MS: '1000',
+    });
+    const nc = await connectService({ natsUrl: own.url, service: 'test', instanceId: 'retention' });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const limits = async (name: string) => {
+        const { config } = await jsm.streams.info(name);
+        return [config.max_age / 86_400e9, config.max_bytes];
+      };
+      for (const [text, sessions, inbound] of [
+        [
+          '{ retention: { sessions: { maxAge: "400d" }, inbound: { maxBytes: "1GB" } } }',
+          [400, -1],
+          [7, 1024 ** 3],
+        ],
+        ['{ retention: { sessions: { maxAge: "30d", maxBytes: "2GB" } } }', [30, 2 * 1024 ** 3], [7, -1]],
+      ] as const) {
+        await writeFile(file, text);
+        const lines: LogLine[] = [];
+        const running = await runProjector(settings, (line) => lines.push(line));
+        await until(() => lines.some((l) => l.msg === 'projecting'));
+        expect(await limits(StreamNames.sessions)).toEqual(sessions);
+        expect(await limits(StreamNames.inbound)).toEqual(inbound);
+        await running.stop();
+      }
+    } finally {
+      await nc.close();
+      await own.dispose();
+    }
   });
 
   it('given a server, when started, then it projects, logs its status, and stops cleanly (short lease included)', async () => {

@@ -31,8 +31,9 @@ export async function runProjector(
   log: Log = serviceLog({ service: 'projector', instanceId: settings.projectorId, level: settings.logLevel }),
   options: { statusIntervalMs?: number } = {},
 ): Promise<RunningProjector> {
-  // Not used by the projector itself, but an invalid config file is refused by every service alike.
-  await loadConfig(settings.configPath);
+  // Only its `retention` is used (the streams' limits, as every service provisions them); an invalid
+  // config file is refused by every service alike.
+  const config = await loadConfig(settings.configPath);
   const running = await runService({
     service: 'projector',
     instanceId: settings.projectorId,
@@ -45,6 +46,7 @@ export async function runProjector(
         replicaId: settings.projectorId,
         partitions: settings.partitions,
         replicas: settings.replicas,
+        retention: config.retention,
         leaseTtlMs: settings.leaseTtlMs,
         onEvent: (event) => log({ msg: event.type, ...event }),
         onProblem: (problem) => log({ msg: 'projection problem', level: 'warn', ...problem }),

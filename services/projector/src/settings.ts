@@ -4,6 +4,7 @@
  */
 import {
   COMMON_DEFAULTS,
+  type NatsAuthSettings,
   type ObservabilitySettings,
   readCommonSettings,
   SettingsReader,
@@ -12,7 +13,7 @@ import {
 export { SettingsError } from '@threadline/service-runtime';
 
 /** The projector's settings; the observability ones (log level, ops server) are shared by every service. */
-export interface ProjectorSettings extends ObservabilitySettings {
+export interface ProjectorSettings extends ObservabilitySettings, NatsAuthSettings {
   natsUrl: string;
   /** Path of the Threadline config file (JSON5); absent = the defaults. */
   configPath?: string;

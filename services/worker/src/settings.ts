@@ -5,6 +5,7 @@
  */
 import {
   COMMON_DEFAULTS,
+  type NatsAuthSettings,
   type ObservabilitySettings,
   readCommonSettings,
   SettingsError,
@@ -14,7 +15,7 @@ import {
 export { SettingsError };
 
 /** The worker's settings; the observability ones (log level, ops server) are shared by every service. */
-export interface WorkerSettings extends ObservabilitySettings {
+export interface WorkerSettings extends ObservabilitySettings, NatsAuthSettings {
   natsUrl: string;
   /** Path of the Threadline config file (JSON5); absent = the defaults. */
   configPath?: string;

@@ -198,6 +198,30 @@ describe('threadline replay and audit verify (real nats-server)', () => {
     expect((await run('audit', 'verify', 'agent:main:untouched', '--json')).code).toBe(0);
   });
 
+  it('audit verify exits 0 when the oldest records aged out (the front of the stream removed), counting the keys that begin after the cut', async () => {
+    const key = 'agent:main:telegram:direct:aged';
+    const seqs = await append(key, [T, T + 1, T + 2]);
+    // What a maximum age on the session stream does: a prefix of the stream goes.
+    await jsm.streams.purge(StreamNames.sessions, { seq: seqs[1] as number });
+
+    expect(await run('audit', 'verify')).toMatchObject({
+      code: 0,
+      out: [
+        'audited 2 records of 1 session key: every hash chain is intact',
+        `keys whose older records aged out (retention cut at stream sequence ${seqs[1]}): 1, each checked from its first retained record`,
+      ],
+    });
+    const json = await run('audit', 'verify', key, '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out.join('\n'))).toEqual({
+      ok: true,
+      keys: 1,
+      records: 2,
+      problems: [],
+      truncated: { keys: 1, firstSeq: seqs[1] },
+    });
+  });
+
   it('audit verify reports a forged copy published with a record’s headers as edited, and replay skips an unreadable message with exit 1', async () => {
     const key = 'agent:main:forged';
     const seqs = await append(key, [T, T + 1]);

@@ -36,11 +36,18 @@ export const auditVerifyCommand: Command = {
 
 function reportLines(report: AuditReport): string[] {
   const scope = `${count(report.records, 'record')} of ${count(report.keys, 'session key')}`;
-  if (report.ok) return [`audited ${scope}: every hash chain is intact`];
+  // Retention (ADR 0023): keys whose oldest records aged out are checked from their first retained one.
+  const truncated = report.truncated
+    ? [
+        `keys whose older records aged out (retention cut at stream sequence ${report.truncated.firstSeq}): ${report.truncated.keys}, each checked from its first retained record`,
+      ]
+    : [];
+  if (report.ok) return [`audited ${scope}: every hash chain is intact`, ...truncated];
   const keys = new Set(report.problems.map((p) => p.sessionKey)).size;
   return [
     `audited ${scope}: ${count(report.problems.length, 'problem')} in ${count(keys, 'key')}`,
     ...report.problems.map((p) => `  ${p.sessionKey}  #${p.seq}  ${p.kind}  ${p.detail}`),
+    ...truncated,
   ];
 }
 
