@@ -19,6 +19,7 @@ import {
   type ControlEventV1,
   MAX_KEPT_TURNS,
   MAX_TEXT_LENGTH,
+  MAX_TOKENS,
   Subjects,
   type TraceContext,
   unicodeLength,
@@ -121,8 +122,11 @@ export function startCompactionRunner(options: CompactionRunnerOptions): Compact
         at: options.clock.now(),
         summary,
         keptIds: plan.keep.map((t) => t.id),
-        tokensBefore,
-        tokensAfter: options.countTokens(summary) + keptTokens,
+        // Sums of turns' counts can pass the bound one count has (a producer may send any count up to
+        // MAX_TOKENS per message), and an event over it would be refused by the worker's own validation:
+        // the session would never see its compaction finish. So the reported counts saturate.
+        tokensBefore: Math.min(tokensBefore, MAX_TOKENS),
+        tokensAfter: Math.min(options.countTokens(summary) + keptTokens, MAX_TOKENS),
       };
     } catch (error) {
       if (stopping.signal.aborted) return; // the next owner's deadline or restart decides

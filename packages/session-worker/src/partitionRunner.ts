@@ -29,6 +29,7 @@ import {
   InvalidRecordError,
   inboundPartitionFilter,
   keyedPartitionFilter,
+  MAX_SUBJECT_LENGTH as MAX_SESSION_SUBJECT_LENGTH,
   type ReadMessage,
   RecordIdConflictError,
   RecordTooLargeError,
@@ -175,6 +176,14 @@ export async function startPartitionRunner(options: PartitionRunnerOptions): Pro
     try {
       sessionKey = sessionKeyOf(event, options.inputs.config);
       routedSubject = Subjects.routed(sessionKey); // a key no subject token can hold is refused, not retried
+      // A key the session log would refuse as too long a subject is refused here, before it is routed: a
+      // routed subject longer than the server's protocol line limit (4 KiB) gets the connection closed,
+      // and the router would retry it forever, stalling every reader on the connection.
+      if (Subjects.session(sessionKey).length > MAX_SESSION_SUBJECT_LENGTH)
+        throw new InvalidRecordError(
+          'sessionKey',
+          `encodes to a subject longer than ${MAX_SESSION_SUBJECT_LENGTH} characters`,
+        );
     } catch (error) {
       return deadLetter(
         'inbound',
