@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { connectToNats, type Identity, type Role, renderAuthorization } from '@threadline/nats';
-import { freePorts, type RunningNatsCluster, startNatsCluster } from '@threadline/nats-harness';
+import { type RunningNatsCluster, startNatsCluster } from '@threadline/nats-harness';
 import {
   type ConnectOptions,
   describeIdentities,
@@ -10,11 +10,10 @@ import {
 } from './identities.js';
 import {
   describeService,
+  planServices,
   type RunningService,
-  roleOf,
   SERVICES,
   type ServiceKind,
-  serviceEnvironment,
   startServiceProcess,
 } from './localStack.js';
 
@@ -106,8 +105,6 @@ export interface LocalCluster {
 
 /** How long services stopping with no NATS node left get before they are killed. */
 const NO_NODE_GRACE_MS = 2_000;
-/** Where the services' ops servers listen: loopback only. */
-const METRICS_HOST = '127.0.0.1';
 
 /** The three ports from `first` (0: three free ones), refused if they do not fit. */
 function portsFrom(name: string, first: number): number[] {
@@ -176,36 +173,24 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       name: 'threadline-devstack',
     });
     await nc.close();
-    const counts: [ServiceKind, number][] = [
-      [SERVICES.worker, options.workers ?? 2],
-      [SERVICES.projector, options.projectors ?? 1],
-      [SERVICES.scheduler, options.schedulers ?? 2],
-      [SERVICES.ops, options.ops ?? 1],
-    ];
-    // One metrics port per process, all reserved at once so that no two are the same; a restarted
-    // process gets its port again.
-    const metricsPorts = await freePorts(
-      counts.reduce((sum, [, count]) => sum + count, 0),
-      METRICS_HOST,
+    const planned = await planServices(
+      [
+        [SERVICES.worker, options.workers ?? 2],
+        [SERVICES.projector, options.projectors ?? 1],
+        [SERVICES.scheduler, options.schedulers ?? 2],
+        [SERVICES.ops, options.ops ?? 1],
+      ],
+      {
+        identities,
+        serviceEnv: options.serviceEnv,
+        settings: { THREADLINE_NATS_URL: natsUrl, THREADLINE_REPLICAS: String(replicas) },
+        logDir,
+      },
     );
-    for (const [service, count] of counts) {
-      for (let i = 1; i <= count; i++) {
-        const name = `${service.kind}-${i}`;
-        const handle = clusterService(
-          service,
-          name,
-          serviceEnvironment(identities, roleOf(service), options.serviceEnv, {
-            THREADLINE_NATS_URL: natsUrl,
-            THREADLINE_REPLICAS: String(replicas),
-            [service.idVariable]: `local-${name}`,
-            THREADLINE_METRICS_HOST: METRICS_HOST,
-            THREADLINE_METRICS_PORT: String(metricsPorts[services.length]),
-          }),
-          join(logDir, `${name}.log`),
-        );
-        await handle.start();
-        services.push(handle);
-      }
+    for (const { service, name, env, logFile } of planned) {
+      const handle = clusterService(service, name, env, logFile);
+      await handle.start();
+      services.push(handle);
     }
   } catch (error) {
     await stop();

@@ -233,6 +233,53 @@ export function serviceEnvironment(
   return { ...withoutIdentity(process.env), ...extra, ...identities.env(role), ...settings };
 }
 
+/** One service process a stack is about to start: what it runs, its name, environment and log file. */
+export interface PlannedService {
+  readonly service: ServiceKind;
+  /** `<kind>-<n>`. */
+  readonly name: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly logFile: string;
+}
+
+/**
+ * The service processes of a stack, in start order: `count` of each kind, named `<kind>-<n>` with the
+ * instance id `local-<name>`, each given its role's NATS identity ({@link serviceEnvironment}), the
+ * stack's `settings` and a metrics port on loopback of its own — all reserved at once, so that no two are
+ * the same and a restarted process gets its port again.
+ */
+export async function planServices(
+  counts: readonly (readonly [ServiceKind, number])[],
+  stack: {
+    identities: LocalIdentities;
+    serviceEnv: Record<string, string> | undefined;
+    settings: Record<string, string>;
+    logDir: string;
+  },
+): Promise<PlannedService[]> {
+  const metricsPorts = await freePorts(
+    counts.reduce((sum, [, count]) => sum + count, 0),
+    METRICS_HOST,
+  );
+  const planned: PlannedService[] = [];
+  for (const [service, count] of counts)
+    for (let i = 1; i <= count; i++) {
+      const name = `${service.kind}-${i}`;
+      planned.push({
+        service,
+        name,
+        env: serviceEnvironment(stack.identities, roleOf(service), stack.serviceEnv, {
+          ...stack.settings,
+          [service.idVariable]: `local-${name}`,
+          THREADLINE_METRICS_HOST: METRICS_HOST,
+          THREADLINE_METRICS_PORT: String(metricsPorts[planned.length]),
+        }),
+        logFile: join(stack.logDir, `${name}.log`),
+      });
+    }
+  return planned;
+}
+
 /** A service's role: each service connects as the NATS user of its own name. */
 export function roleOf(service: ServiceKind): Role {
   if (!(ROLES as readonly string[]).includes(service.kind))
@@ -276,35 +323,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       name: 'threadline-devstack',
     });
     await nc.close();
-    const counts: [ServiceKind, number][] = [
-      [SERVICES.worker, options.workers ?? 1],
-      [SERVICES.projector, options.projectors ?? 1],
-      [SERVICES.scheduler, options.schedulers ?? 1],
-      [SERVICES.ops, options.ops ?? 1],
-    ];
-    // One metrics port per process, all reserved at once so that no two are the same.
-    const metricsPorts = await freePorts(
-      counts.reduce((sum, [, count]) => sum + count, 0),
-      METRICS_HOST,
+    const planned = await planServices(
+      [
+        [SERVICES.worker, options.workers ?? 1],
+        [SERVICES.projector, options.projectors ?? 1],
+        [SERVICES.scheduler, options.schedulers ?? 1],
+        [SERVICES.ops, options.ops ?? 1],
+      ],
+      { identities, serviceEnv: options.serviceEnv, settings: { THREADLINE_NATS_URL: nats.url }, logDir },
     );
-    for (const [service, count] of counts) {
-      for (let i = 1; i <= count; i++) {
-        const name = `${service.kind}-${i}`;
-        services.push(
-          await startServiceProcess(
-            service,
-            name,
-            serviceEnvironment(identities, roleOf(service), options.serviceEnv, {
-              THREADLINE_NATS_URL: nats.url,
-              [service.idVariable]: `local-${name}`,
-              THREADLINE_METRICS_HOST: METRICS_HOST,
-              THREADLINE_METRICS_PORT: String(metricsPorts[services.length]),
-            }),
-            join(logDir, `${name}.log`),
-          ),
-        );
-      }
-    }
+    for (const { service, name, env, logFile } of planned)
+      services.push(await startServiceProcess(service, name, env, logFile));
   } catch (error) {
     await stop();
     throw error;

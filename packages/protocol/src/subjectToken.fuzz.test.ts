@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { runs, TIMEOUT } from './fuzzRuns.support.js';
 import {
   MAX_ID_LENGTH,
   MAX_NAME_LENGTH,
@@ -22,17 +23,6 @@ import {
   SubjectTokenError,
 } from './subjectToken.js';
 import { makeDeadLetter, validateInbound } from './validateInbound.js';
-
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
-const override = Number(env.FC_NUM_RUNS);
-/** `FC_NUM_RUNS` (a positive integer) replaces every property's CI-sized run count. */
-/**
- * The number of runs of a property: the CI-sized `ci`, or with `FC_NUM_RUNS` set that many — divided by
- * `cost` for a property whose single run is that many times more expensive (deep nesting, huge strings).
- */
-const runs = (ci: number, cost = 1) =>
-  Number.isInteger(override) && override > 0 ? Math.max(ci, Math.ceil(override / cost)) : ci;
-const TIMEOUT = Number.isInteger(override) && override > 0 ? 24 * 3_600_000 : 30_000;
 
 /** What a token may hold: the kept characters and `%XX` escapes (upper-case hex), nothing else. */
 const TOKEN_SHAPE = /^(?:[A-Za-z0-9\-_:+!=,~]|%[0-9A-F]{2})+$|^%$/;

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { runs, TIMEOUT } from './fuzzRuns.support.js';
 import {
   CONTROL_EVENT_TYPES,
   DEFAULT_MAX_INBOUND_BYTES,
@@ -28,20 +29,6 @@ import {
 } from './inboundEvents.js';
 import { control } from './testEvents.support.js';
 import { type InboundKind, makeDeadLetter, validateInbound } from './validateInbound.js';
-
-// ───────────── run size ─────────────
-
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
-const override = Number(env.FC_NUM_RUNS);
-/** `FC_NUM_RUNS` (a positive integer) replaces every property's CI-sized run count. */
-/**
- * The number of runs of a property: the CI-sized `ci`, or with `FC_NUM_RUNS` set that many — divided by
- * `cost` for a property whose single run is that many times more expensive (deep nesting, huge strings).
- */
-const runs = (ci: number, cost = 1) =>
-  Number.isInteger(override) && override > 0 ? Math.max(ci, Math.ceil(override / cost)) : ci;
-/** No per-test time limit for a long run; a generous one in CI. */
-const TIMEOUT = Number.isInteger(override) && override > 0 ? 24 * 3_600_000 : 30_000;
 
 // ───────────── helpers ─────────────
 
