@@ -208,9 +208,9 @@ async function waitForMetaLeader(node: RunningNatsServer, size: number, deadline
   while (Date.now() < deadline) {
     try {
       const res = await fetch(`${node.monitorUrl}/jsz`);
-      const jsz = (await res.json()) as { meta_cluster?: { leader?: string; cluster_size?: number } };
+      const jsz = (await res.json()) as { meta_cluster?: MetaClusterInfo };
       last = JSON.stringify(jsz.meta_cluster ?? {});
-      if (jsz.meta_cluster?.leader && (jsz.meta_cluster.cluster_size ?? 0) >= size) return;
+      if (metaGroupFormed(jsz.meta_cluster, size)) return;
     } catch (error) {
       last = String(error);
     }
@@ -219,4 +219,25 @@ async function waitForMetaLeader(node: RunningNatsServer, size: number, deadline
   throw new Error(
     `${node.serverName}: no JetStream meta leader for a ${size}-node cluster (last /jsz: ${last})`,
   );
+}
+
+/** The `meta_cluster` part of a server's `/jsz`. */
+export interface MetaClusterInfo {
+  readonly leader?: string;
+  readonly cluster_size?: number;
+  readonly replicas?: readonly { readonly name: string; readonly current?: boolean }[];
+}
+
+/**
+ * Whether a node's view of the JetStream meta group shows a formed cluster of `size` nodes: a leader,
+ * and either a cluster size of `size` or `size - 1` current peers besides the node itself. The second
+ * form is what nats-server's own tests check: `cluster_size` is grown by the leader as it admits peers and
+ * can stay below the real size while every node is routed, current and serving (nats-server#2657; seen
+ * here as a whole formation timing out with all three nodes current and a size of 2).
+ */
+export function metaGroupFormed(meta: MetaClusterInfo | undefined, size: number): boolean {
+  if (!meta?.leader) return false;
+  if ((meta.cluster_size ?? 0) >= size) return true;
+  const current = new Set((meta.replicas ?? []).filter((r) => r.current === true).map((r) => r.name));
+  return current.size >= size - 1;
 }
