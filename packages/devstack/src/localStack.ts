@@ -163,11 +163,13 @@ export async function startServiceProcess(
   env: NodeJS.ProcessEnv,
   logFile: string,
   startTimeoutMs = SERVICE_START_TIMEOUT_MS,
+  /** Node options before the entry point (e.g. `--cpu-prof`, which `NODE_OPTIONS` may not carry). */
+  nodeArgs: readonly string[] = [],
 ): Promise<RunningService> {
   const readyLine = `"msg":${JSON.stringify(`${service.kind} started`)}`;
   if (!existsSync(service.main))
     throw new Error(`${name}: ${service.main} does not exist; build it first (npm start does)`);
-  const child = spawn(process.execPath, [service.main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, service.main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile, { flags: 'a' });
   let seen = '';
   const ready = new Promise<void>((ok, fail) => {

@@ -46,10 +46,15 @@ export interface ConnectToNatsOptions extends NodeConnectionOptions {
 export async function connectToNats(options: ConnectToNatsOptions = {}): Promise<NatsConnection> {
   const { onVersionRefused, ...connectionOptions } = options;
   const { user } = connectionOptions;
+  // No async traces unless asked for: with them the client builds two Error objects (a stack capture
+  // each) for every request and JetStream publish, just in case it times out — about a tenth of each
+  // service's CPU under load (docs/performance.md). Errors still say what failed; only the caller's
+  // stack is missing from a timeout.
+  const withDefaults = { noAsyncTraces: true, ...connectionOptions };
   const nc = await connect(
-    connectionOptions.inboxPrefix === undefined && user !== undefined && USER_NAME_PATTERN.test(user)
-      ? { ...connectionOptions, inboxPrefix: inboxPrefixOf(user) }
-      : connectionOptions,
+    withDefaults.inboxPrefix === undefined && user !== undefined && USER_NAME_PATTERN.test(user)
+      ? { ...withDefaults, inboxPrefix: inboxPrefixOf(user) }
+      : withDefaults,
   );
   const refusal = versionRefusal(nc);
   if (refusal) {
