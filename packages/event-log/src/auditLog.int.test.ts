@@ -1,6 +1,9 @@
+import { headers } from '@nats-io/transport-node';
 import { StreamNames, Subjects } from '@threadline/protocol';
 import { describe, expect, it } from 'vitest';
 import { type AuditReport, auditLog } from './auditLog.js';
+import { RecordHeaders } from './natsSessionLog.js';
+import { GENESIS_HASH, recordHash } from './recordHash.js';
 import { appendRecords, publishEditedCopy, publishRecords, sessionStreamBed } from './records.support.js';
 
 const TAMPERED = 'agent:main:telegram:direct:tampered';
@@ -104,6 +107,32 @@ describe('auditLog (real nats-server)', () => {
     ]);
     expect(problemsOf(report, CLEAN)).toEqual([]);
     expect((await auditLog(bed.nc, { sessionKey: TAMPERED })).problems).toEqual(report.problems);
+  });
+
+  it('given a record whose body is stored as equal JSON in another form (key order), when audited, then its chain is intact', async () => {
+    // The audit hashes a stored body as it is stored (the logs store canonical JSON); a body stored in any
+    // other form must still be judged by the definition, which hashes the parsed value.
+    const key = 'agent:main:telegram:direct:loose';
+    const body = { text: 'hi', at: 1, nested: { z: 1, a: 2 } };
+    const fields = {
+      sessionKey: key,
+      id: 'loose-1',
+      at: 1_767_225_600_000,
+      schemaVersion: 1,
+      body,
+      prevHash: GENESIS_HASH,
+    };
+    const h = headers();
+    h.set(RecordHeaders.schemaVersion, '1');
+    h.set(RecordHeaders.at, String(fields.at));
+    h.set(RecordHeaders.prevHash, GENESIS_HASH);
+    h.set(RecordHeaders.hash, recordHash(fields));
+    h.set(RecordHeaders.prevSeq, '0');
+    await bed.js.publish(Subjects.session(key), JSON.stringify(body), { msgID: fields.id, headers: h });
+    await appendRecords(bed.log, key, [{ text: 'next' }]);
+
+    for (const report of [await auditLog(bed.nc), await auditLog(bed.nc, { sessionKey: key })])
+      expect(report).toMatchObject({ ok: true, records: 2, problems: [] });
   });
 
   it('given a message on a session subject that is not a record, when audited, then it is reported unreadable instead of failing the audit', async () => {

@@ -20,7 +20,8 @@ import {
   RecordIdConflictError,
   RecordTooLargeError,
 } from './errors.js';
-import { GENESIS_HASH, recordHash } from './recordHash.js';
+import { fetchPending } from './fetchPending.js';
+import { GENESIS_HASH, recordHashOfBodyJson } from './recordHash.js';
 import {
   type AppendInput,
   type AppendResult,
@@ -126,17 +127,11 @@ export class NatsSessionLog implements SessionLog {
     if (baseHash !== undefined && prevHash !== baseHash)
       throw new ChainError(sessionKey, expectedLastSeq, baseHash, prevHash);
 
-    const body: unknown = JSON.parse(bodyJson);
-    const hash = recordHash({
-      sessionKey,
-      id,
-      at,
-      schemaVersion,
-      correlationId,
-      causationId,
-      body,
-      prevHash,
-    });
+    // `bodyJson` is canonical (validateAppend), so it is hashed as it is, not parsed and serialised again.
+    const hash = recordHashOfBodyJson(
+      { sessionKey, id, at, schemaVersion, correlationId, causationId, prevHash },
+      bodyJson,
+    );
     const h = headers();
     h.set(RecordHeaders.schemaVersion, String(schemaVersion));
     h.set(RecordHeaders.at, String(at));
@@ -203,25 +198,18 @@ export class NatsSessionLog implements SessionLog {
       inactive_threshold: 60_000,
     });
     try {
-      // Short heartbeats: in a cluster the first pull can reach a node before the new consumer's interest
-      // has (route pooling does not order the two), and is dropped. The client notices two missed
-      // heartbeats and pulls again — after 1 s instead of the default 30 s (measured: 30 s stalls).
-      const messages = await consumer.consume({ max_messages: 256, expires: 2_000, idle_heartbeat: 500 });
-      try {
-        for await (const m of messages) {
-          if (m.subject !== subject)
-            throw new CorruptRecordError(
-              sessionKey,
-              m.seq,
-              `delivered on ${m.subject}, not ${subject}: remapped in transit`,
-            );
-          const record = decode<T>(sessionKey, m.seq, m.headers, () => m.string());
-          this.#remember(subject, { seq: record.seq, hash: record.hash });
-          yield record;
-          if (m.seq >= head.seq || m.info.pending === 0) break;
-        }
-      } finally {
-        await messages.close();
+      const { num_pending: pending } = await consumer.info(true);
+      for await (const m of fetchPending(consumer, pending)) {
+        if (m.subject !== subject)
+          throw new CorruptRecordError(
+            sessionKey,
+            m.seq,
+            `delivered on ${m.subject}, not ${subject}: remapped in transit`,
+          );
+        const record = decode<T>(sessionKey, m.seq, m.headers, () => m.string());
+        this.#remember(subject, { seq: record.seq, hash: record.hash });
+        yield record;
+        if (m.seq >= head.seq) break;
       }
     } finally {
       await consumer.delete().catch(() => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, GENESIS_HASH, recordHash, sha256Hex } from './recordHash.js';
+import { canonicalJson, GENESIS_HASH, recordHash, recordHashOfBodyJson, sha256Hex } from './recordHash.js';
 
 describe('canonicalJson', () => {
   it('sorts object keys at every depth and drops undefined properties, like JSON.stringify otherwise', () => {
@@ -66,5 +66,34 @@ describe('recordHash', () => {
   it('is a 64-digit lower-case hex digest; the genesis hash is 64 zeros', () => {
     expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(GENESIS_HASH).toMatch(/^0{64}$/);
+  });
+});
+
+describe('recordHashOfBodyJson', () => {
+  const fieldsArb = fc.record({
+    sessionKey: fc.string({ minLength: 1 }),
+    id: fc.string({ minLength: 1 }),
+    at: fc.integer({ min: 0, max: 2 ** 42 }),
+    schemaVersion: fc.integer({ min: 1, max: 9 }),
+    correlationId: fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+    causationId: fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+    prevHash: fc.constantFrom(GENESIS_HASH, 'ab'.repeat(32)),
+  });
+
+  it('hashes a canonical body text as recordHash hashes the parsed body', () => {
+    fc.assert(
+      fc.property(fieldsArb, fc.jsonValue(), (fields, body) => {
+        expect(recordHashOfBodyJson(fields, canonicalJson(body))).toBe(recordHash({ ...fields, body }));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('gives another hash for a body text that is not in canonical form', () => {
+    const fields = { sessionKey: 'k', id: 'r', at: 1, schemaVersion: 1, prevHash: GENESIS_HASH };
+    const body = { b: 1, a: [1, 2] };
+    expect(recordHashOfBodyJson(fields, '{"b":1,"a":[1,2]}')).not.toBe(recordHash({ ...fields, body }));
+    expect(recordHashOfBodyJson(fields, '{"a": [1, 2], "b": 1}')).not.toBe(recordHash({ ...fields, body }));
+    expect(recordHashOfBodyJson(fields, '{"a":[1,2],"b":1}')).toBe(recordHash({ ...fields, body }));
   });
 });

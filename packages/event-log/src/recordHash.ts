@@ -36,3 +36,20 @@ export function recordHash(fields: HashedFields): string {
   const content = canonicalJson({ sessionKey, id, at, schemaVersion, correlationId, causationId, body });
   return sha256Hex(`${prevHash}\n${content}`);
 }
+
+/**
+ * {@link recordHash} of a record whose body is given as stored — its canonical JSON text — without parsing
+ * and re-serialising it: equal to `recordHash({ ...fields, body: JSON.parse(bodyJson) })` whenever
+ * `bodyJson` is in canonical form, which is how both logs store every body they append. A text in any
+ * other form (other key order, spacing, not JSON at all) gives another hash, so a reader checking a stored
+ * hash with this must fall back to {@link recordHash} on a mismatch before calling the record edited.
+ */
+export function recordHashOfBodyJson(fields: Omit<HashedFields, 'body'>, bodyJson: string): string {
+  const { sessionKey, id, at, schemaVersion, correlationId, causationId, prevHash } = fields;
+  // The content object of `recordHash`, written out in canonical key order with the body spliced in.
+  let content = `{"at":${canonicalJson(at)},"body":${bodyJson}`;
+  if (causationId !== undefined) content += `,"causationId":${canonicalJson(causationId)}`;
+  if (correlationId !== undefined) content += `,"correlationId":${canonicalJson(correlationId)}`;
+  content += `,"id":${canonicalJson(id)},"schemaVersion":${canonicalJson(schemaVersion)},"sessionKey":${canonicalJson(sessionKey)}}`;
+  return sha256Hex(`${prevHash}\n${content}`);
+}

@@ -6,6 +6,7 @@
  */
 import { type JetStreamOptions, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import { fetchPending } from './fetchPending.js';
 
 /** One stored message as a scan delivers it. */
 export interface StoredMessage {
@@ -76,24 +77,17 @@ export async function* scanStream(
     const { num_pending: pending } = await consumer.info(true);
     options.onStart?.({ pending, headSeq });
     if (pending === 0) return;
-    // Short heartbeats and expiries, as in `NatsSessionLog.read`: a pull lost to a cluster race is
-    // noticed and repeated after a second, not after the default 30 s.
-    const messages = await consumer.consume({ max_messages: 256, expires: 2_000, idle_heartbeat: 500 });
-    try {
-      for await (const m of messages) {
-        if (m.seq > headSeq) break;
-        yield {
-          subject: m.subject,
-          seq: m.seq,
-          headers: m.headers,
-          data: m.data,
-          storedAt: Math.floor(m.info.timestampNanos / 1_000_000),
-        };
-        // `pending` 0: the last message of the filter (the head itself may be another subject's, or gone).
-        if (m.seq >= headSeq || m.info.pending === 0) break;
-      }
-    } finally {
-      await messages.close();
+    for await (const m of fetchPending(consumer, pending)) {
+      if (m.seq > headSeq) break;
+      yield {
+        subject: m.subject,
+        seq: m.seq,
+        headers: m.headers,
+        data: m.data,
+        storedAt: Math.floor(m.info.timestampNanos / 1_000_000),
+      };
+      // The last message of the filter (the head itself may be another subject's, or gone).
+      if (m.seq >= headSeq) break;
     }
   } finally {
     await consumer.delete().catch(() => {

@@ -199,9 +199,32 @@ export function foldIntoProjection(
   };
 }
 
+/** Serialized size of each turn seen, by identity: a fold keeps the turns it does not change. */
+const turnBytes = new WeakMap<object, number>();
+
+function bytesOfTurn(turn: object): number {
+  let bytes = turnBytes.get(turn);
+  if (bytes === undefined) {
+    bytes = Buffer.byteLength(JSON.stringify(turn));
+    turnBytes.set(turn, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * `Buffer.byteLength(JSON.stringify(view))` without serializing every turn on every fold: the view with
+ * no turns, plus each turn's (cached) size and the commas between them. Serializing the whole transcript
+ * per record was the projector's largest cost under load (docs/performance.md).
+ */
+export function transcriptBytes(view: TranscriptView): number {
+  let size = Buffer.byteLength(JSON.stringify({ ...view, turns: [] }));
+  for (const turn of view.turns) size += bytesOfTurn(turn);
+  return size + Math.max(0, view.turns.length - 1);
+}
+
 /** Drops the oldest turns (never the summary) until the view's JSON fits the budget. */
 function boundTranscript(view: TranscriptView, budget: number): TranscriptView {
-  const sizeOf = (v: TranscriptView) => Buffer.byteLength(JSON.stringify(v));
+  const sizeOf = transcriptBytes;
   if (sizeOf(view) <= budget) return view;
   const turns = [...view.turns];
   let omitted = view.omitted;
@@ -211,7 +234,7 @@ function boundTranscript(view: TranscriptView, budget: number): TranscriptView {
   for (;;) {
     while (size > budget && turns.length > first) {
       const [dropped] = turns.splice(first, 1);
-      size -= Buffer.byteLength(JSON.stringify(dropped)) + 1;
+      size -= (dropped ? bytesOfTurn(dropped) : 0) + 1;
       omitted += 1;
     }
     const bounded = { ...view, turns, omitted };

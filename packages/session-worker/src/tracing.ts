@@ -29,9 +29,22 @@ export interface TraceIds {
   traceId(): string;
 }
 
+/**
+ * Random bytes drawn 4 KiB at a time and handed out in slices: one `randomBytes` call per id cost the
+ * worker several percent of its CPU under load (docs/performance.md).
+ */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
 function randomHex(bytes: number): string {
   for (;;) {
-    const hex = randomBytes(bytes).toString('hex');
+    if (poolOffset + bytes > pool.length) {
+      pool = randomBytes(POOL_BYTES);
+      poolOffset = 0;
+    }
+    const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+    poolOffset += bytes;
     if (/[^0]/.test(hex)) return hex; // all zeros is the one invalid value
   }
 }
