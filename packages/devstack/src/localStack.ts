@@ -169,7 +169,10 @@ export async function startServiceProcess(
   const readyLine = `"msg":${JSON.stringify(`${service.kind} started`)}`;
   if (!existsSync(service.main))
     throw new Error(`${name}: ${service.main} does not exist; build it first (npm start does)`);
-  const child = spawn(process.execPath, [...nodeArgs, service.main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, service.main], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const log = createWriteStream(logFile, { flags: 'a' });
   let seen = '';
   const ready = new Promise<void>((ok, fail) => {

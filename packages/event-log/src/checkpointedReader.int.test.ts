@@ -255,6 +255,53 @@ describe('decodeStoredRecord (real nats-server)', () => {
     expect(decoded[1]?.correlationId).toBe('c-1');
   });
 
+  it('given flushWhenCaughtUp, when a quiet reader handles its last pending message, then it flushes at once — one flush at a time — and checkpoints only on its schedule', async () => {
+    const { stream, p } = await plainStream();
+    const checkpoints = new MemoryCheckpointStore();
+    let flushes = 0;
+    let running = 0;
+    let overlapped = false;
+    const { seqs } = await reading({
+      stream,
+      checkpoints,
+      // Nothing would flush for a minute but the catch-up rule.
+      checkpointEvery: 1_000,
+      checkpointIntervalMs: 60_000,
+      flushWhenCaughtUp: true,
+      flush: async () => {
+        running += 1;
+        overlapped ||= running > 1;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        running -= 1;
+        flushes += 1;
+      },
+    });
+    await publish(`${p}.a`);
+    await waitFor(() => expect(flushes).toBeGreaterThanOrEqual(1));
+    for (let i = 0; i < 20; i++) await publish(`${p}.a`);
+    await waitFor(() => expect(seqs()).toHaveLength(21));
+    await waitFor(() => expect(flushes).toBeGreaterThanOrEqual(2));
+    expect(overlapped).toBe(false);
+    expect(await checkpoints.get('k')).toBe(0);
+  });
+
+  it('given no flushWhenCaughtUp, when a quiet reader handles its last pending message, then nothing flushes before the interval', async () => {
+    const { stream, p } = await plainStream();
+    let flushes = 0;
+    const { seqs } = await reading({
+      stream,
+      checkpointEvery: 1_000,
+      checkpointIntervalMs: 60_000,
+      flush: async () => {
+        flushes += 1;
+      },
+    });
+    await publish(`${p}.a`);
+    await waitFor(() => expect(seqs()).toHaveLength(1));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(flushes).toBe(0);
+  });
+
   it('given a message on a subject that is not a session subject, when decoded, then it throws CorruptRecordError', async () => {
     const { stream, p } = await plainStream();
     await publish(`${p}.x`, '{}');

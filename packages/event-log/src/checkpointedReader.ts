@@ -46,6 +46,12 @@ export interface CheckpointedReaderOptions {
   readonly checkpointEvery?: number;
   /** Checkpoint (and flush) this often while there is progress. Default 250 ms. */
   readonly checkpointIntervalMs?: number;
+  /**
+   * Also flush (not checkpoint) the moment the reader has caught up — the message just handled was the
+   * last one pending — so that a quiet reader's output is visible at once instead of at the next
+   * interval; a busy one still batches. Flushes never overlap. Default false.
+   */
+  readonly flushWhenCaughtUp?: boolean;
   /** Where to start when no checkpoint exists: after this sequence. Default 0. */
   readonly startAfter?: number;
   readonly onError?: (error: unknown, where: string) => void;
@@ -84,6 +90,14 @@ export async function startCheckpointedReader(
   const every = options.checkpointEvery ?? 100;
   const onError = (error: unknown, where: string) => options.onError?.(error, where);
 
+  // Flushes run one after another, never two at once: a handler's buffered writes of one key must land
+  // in the order they were made.
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    const next = flushing.then(() => options.flush?.());
+    flushing = next.catch(() => {});
+    return next;
+  };
   const save = (): Promise<void> => {
     if (saving) return saving;
     const run = (async () => {
@@ -94,7 +108,7 @@ export async function startCheckpointedReader(
         while (done > saved) {
           const at = done;
           sinceSave = 0;
-          await options.flush?.();
+          await flush();
           await checkpoints.set(checkpointKey, at);
           saved = Math.max(saved, at);
         }
@@ -150,6 +164,8 @@ export async function startCheckpointedReader(
           pending = m.info.pending;
           sinceSave += 1;
           if (sinceSave >= every) await saveQuietly();
+          else if (options.flushWhenCaughtUp && pending === 0 && options.flush)
+            await flush().catch((error) => onError(error, `flush ${checkpointKey}`));
         }
         if (stopped) return;
         throw new Error('the consumer ended');

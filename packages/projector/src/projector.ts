@@ -276,6 +276,8 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
     checkpoints,
     checkpointKey: options.checkpointKey ?? PROJECTOR_CHECKPOINT,
     checkpointEvery: options.checkpointEvery ?? 500,
+    // The session store is what readers wait for: caught up, write it now (docs/performance.md).
+    flushWhenCaughtUp: true,
     handle: (message) => {
       let record: SessionRecord<TransitionRecordV1>;
       try {
