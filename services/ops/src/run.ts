@@ -41,8 +41,8 @@ export async function runOps(
     log,
     // Ages and `activeMinutes` on the clock the workers run on (the shared test clock in test mode).
     clockFrom: config,
-    start: async ({ nc, clock }) =>
-      startOpsService({
+    start: async ({ nc, clock }) => {
+      const service = startOpsService({
         nc,
         server: settings.natsUrl,
         now: () => clock.now(),
@@ -55,7 +55,12 @@ export async function runOps(
             code,
             err: error,
           }),
-      }),
+      });
+      // The endpoints' subscriptions are queued, not yet known to the server: a request from another
+      // connection right after the start met "no responders" (a CI run). A flush is a round trip after them.
+      await nc.flush();
+      return service;
+    },
     metrics: (service) => opsMetrics(service?.stats()),
     status: (service) => {
       const stats = service.stats();
