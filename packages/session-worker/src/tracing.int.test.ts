@@ -148,6 +148,9 @@ describe('trace context through the worker (real nats-server, real worker)', () 
       traceparent: `00-${'0'.repeat(32)}-${PRODUCER_SPAN}-01`, // an all-zero trace id
       tracestate: TRACESTATE,
     });
+    // The ids are handed out in call order: the second message is sent once the first is recorded, or
+    // its router hop could take a span id before the first message's record does.
+    await recordsOf(1);
     await sendChat(2, 'two', { traceparent: 'not a traceparent' });
     const records = await recordsOf(2);
 
